@@ -1,0 +1,33 @@
+"""Array-level execution of eqpot's hot operations (installed as ``eqpot.kernels``).
+
+Each kernel is a pure function of arrays and constant tables with an XLA implementation;
+``impl`` (argument), ``EQPOT_KERNEL_IMPL`` (environment) or ``auto`` choose what runs.
+This layer knows nothing of irreps: :mod:`eqpot.tp` describes products and calls these.
+"""
+
+from ._impl import ENV_VAR, IMPLS, resolve_impl
+from .cp import cp_product
+from .fourier import FourierOperand, gaunt_fourier
+from .s2grid import GridTables, from_grid, gaunt_s2grid, to_grid
+from .so2 import SO2Block, SO2Layout, so2_convolution
+from .tensor_product import Path, PathTable, Segment, contract_paths
+
+__all__ = [
+    "ENV_VAR",
+    "IMPLS",
+    "FourierOperand",
+    "GridTables",
+    "Path",
+    "PathTable",
+    "SO2Block",
+    "SO2Layout",
+    "Segment",
+    "contract_paths",
+    "cp_product",
+    "from_grid",
+    "gaunt_fourier",
+    "gaunt_s2grid",
+    "resolve_impl",
+    "so2_convolution",
+    "to_grid",
+]
