@@ -1,0 +1,148 @@
+"""The interface shared by every tensor-product family.
+
+A product is an immutable description built once from irreps and options (its constant
+tables come from :mod:`eqpot.so3`); calling it executes through :mod:`eqpot.kernels` and is a
+pure function usable under ``jit``, ``grad`` (to any order) and ``vmap``:
+
+    product(x1, x2, weights=None) -> e3nn.IrrepsArray
+
+``x1``/``x2`` are ``IrrepsArray`` with irreps ``irreps_in1``/``irreps_in2`` and any leading
+batch dimensions, which broadcast against each other. ``weights`` has last dimension
+``num_weights`` (laid out as :meth:`TensorProduct.weight_layout` lists) and optional
+leading dimensions that broadcast with the batch (e.g. per-edge radial weights).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import TYPE_CHECKING, NamedTuple
+
+import e3nn_jax as e3nn
+import jax.numpy as jnp
+
+if TYPE_CHECKING:
+    from eqpot.tp.measures import Expressivity
+
+
+class Coupling(NamedTuple):
+    """One interaction ``ir1 x ir2 -> ir_out`` a product can produce."""
+
+    ir1: e3nn.Irrep
+    ir2: e3nn.Irrep
+    ir_out: e3nn.Irrep
+
+    def __str__(self) -> str:
+        return f"{self.ir1} x {self.ir2} -> {self.ir_out}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightBlock:
+    """A contiguous block ``weights[..., offset : offset + prod(shape)]`` (row-major)."""
+
+    name: str
+    offset: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        size = 1
+        for s in self.shape:
+            size *= s
+        return size
+
+
+def as_irreps_array(x, irreps: e3nn.Irreps, name: str) -> e3nn.IrrepsArray:
+    """Check (or attach) the irreps of an operand, with an error naming the operand."""
+    if isinstance(x, e3nn.IrrepsArray):
+        if x.irreps != irreps:
+            raise ValueError(f"{name} has irreps {x.irreps}, this product expects {irreps}")
+        return x
+    x = jnp.asarray(x)
+    if x.shape[-1:] != (irreps.dim,):
+        raise ValueError(
+            f"{name} has shape {x.shape}, expected last dimension {irreps.dim} for {irreps}"
+        )
+    return e3nn.IrrepsArray(irreps, x)
+
+
+def check_weights(weights, num_weights: int, family: str) -> jnp.ndarray | None:
+    """Validate the weight array's last dimension."""
+    if weights is None:
+        return None
+    weights = jnp.asarray(weights)
+    if weights.ndim == 0 or weights.shape[-1] != num_weights:
+        raise ValueError(
+            f"{family} product expects weights with last dimension {num_weights}, "
+            f"got shape {weights.shape}"
+        )
+    return weights
+
+
+def channels_first(x: e3nn.IrrepsArray) -> jnp.ndarray:
+    """``C x (l1) + C x (l2) + ...`` (mul_ir layout) -> ``(..., C, sum_l (2l+1))``."""
+    return jnp.concatenate(
+        [c if c is not None else jnp.zeros(x.shape[:-1] + (mul, ir.dim), x.dtype)
+         for c, (mul, ir) in zip(x.chunks, x.irreps, strict=True)],
+        axis=-1,
+    )
+
+
+def channels_last(y: jnp.ndarray, irs: list[e3nn.Irrep]) -> jnp.ndarray:
+    """Inverse of :func:`channels_first` for the irreps ``irs`` (one multiplicity)."""
+    pieces, start = [], 0
+    for ir in irs:
+        block = y[..., start : start + ir.dim]
+        pieces.append(block.reshape(block.shape[:-2] + (-1,)))
+        start += ir.dim
+    return jnp.concatenate(pieces, axis=-1)
+
+
+class TensorProduct(abc.ABC):
+    """Base class: irreps, weights, couplings and expressivity of an equivariant product."""
+
+    family: str = ""
+    irreps_in1: e3nn.Irreps
+    irreps_in2: e3nn.Irreps
+    irreps_out: e3nn.Irreps
+
+    @property
+    def num_weights(self) -> int:
+        return sum(b.size for b in self.weight_layout())
+
+    @abc.abstractmethod
+    def weight_layout(self) -> list[WeightBlock]:
+        """The blocks of the flat weight vector, in order."""
+
+    @abc.abstractmethod
+    def couplings(self) -> list[Coupling]:
+        """The ``(l1,p1) x (l2,p2) -> (l3,p3)`` interactions this product can produce."""
+
+    @abc.abstractmethod
+    def _apply(self, x1: e3nn.IrrepsArray, x2: e3nn.IrrepsArray, weights, impl) -> jnp.ndarray:
+        """Return the raw output array ``(..., irreps_out.dim)``."""
+
+    def literature_gamma(self, irreps_x, irreps_y, irreps_z) -> int | None:
+        """The path count the literature reports for this family (None if there is none)."""
+        return None
+
+    #: True when the second operand is an edge vector, not a bilinear argument.
+    second_operand_is_direction: bool = False
+
+    def __call__(self, x1, x2, weights=None, *, impl: str | None = None) -> e3nn.IrrepsArray:
+        x1 = as_irreps_array(x1, self.irreps_in1, f"{self.family}: x1")
+        x2 = as_irreps_array(x2, self.irreps_in2, f"{self.family}: x2")
+        weights = check_weights(weights, self.num_weights, self.family)
+        return e3nn.IrrepsArray(self.irreps_out, self._apply(x1, x2, weights, impl))
+
+    def expressivity(self, irreps_x=None, irreps_y=None, irreps_z=None, **options) -> Expressivity:
+        """Dimension of ``{Lin o T o (Lin, Lin)}``; see :func:`eqpot.tp.measures.expressivity`."""
+        from eqpot.tp.measures import expressivity
+
+        return expressivity(self, irreps_x, irreps_y, irreps_z, **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, "
+            f"num_weights={self.num_weights})"
+        )
