@@ -107,7 +107,7 @@ def expressivity(
             return (t.array @ lin_z.matrix(lin_z.split_weights(wz))).reshape(-1)
 
         theta = jax.random.normal(k3, (int(bounds[-1]),), jnp.float64)
-        jacobian = jax.jacfwd(family)(theta)
+        jacobian = jax.jit(jax.jacfwd(family))(theta)
         singular = np.linalg.svd(np.asarray(jacobian), compute_uv=False)
     rank = int(np.sum(singular > rtol * singular[0])) if singular.size and singular[0] > 0 else 0
     return Expressivity(

@@ -1,0 +1,44 @@
+"""Shared test helpers: random O(3) elements and the equivariance error of a product."""
+
+from __future__ import annotations
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def random_o3(seed: int, inversion: bool) -> jnp.ndarray:
+    """A random rotation, times -1 (an improper rotation) when ``inversion``."""
+    q = e3nn.rand_matrix(jax.random.PRNGKey(seed), (), dtype=jnp.float64)
+    return -q if inversion else q
+
+
+def random_inputs(product, seed: int, batch: int = 3):
+    k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+    x1 = e3nn.normal(product.irreps_in1, k1, (batch,), dtype=jnp.float64)
+    x2 = e3nn.normal(product.irreps_in2, k2, (batch,), dtype=jnp.float64)
+    return x1, x2
+
+
+def random_weights(product, seed: int, batch=()):
+    if product.num_weights == 0:
+        return None
+    return jax.random.normal(jax.random.PRNGKey(seed), batch + (product.num_weights,), jnp.float64)
+
+
+def equivariance_error(product, q, seed: int = 0, weights=None) -> float:
+    """max |T(Q x1, Q x2) - Q T(x1, x2)| relative to max |T(x1, x2)|."""
+    x1, x2 = random_inputs(product, seed)
+    if weights is None:
+        weights = random_weights(product, seed + 1)
+    out = product(x1, x2, weights)
+    rotated = product(x1.transform_by_matrix(q), x2.transform_by_matrix(q), weights)
+    expected = out.transform_by_matrix(q)
+    scale = float(jnp.max(jnp.abs(out.array)))
+    assert scale > 1e-3, "degenerate test: the product output is (nearly) zero"
+    return float(jnp.max(jnp.abs(rotated.array - expected.array))) / scale
+
+
+def np_max_abs(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
