@@ -41,7 +41,7 @@ def _complex_dtype(dtype) -> jnp.dtype:
 
 def _to_fourier(x: jnp.ndarray, op: FourierOperand) -> jnp.ndarray:
     cdtype = _complex_dtype(x.dtype)
-    padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
+    padded = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], 1), x.dtype)], axis=-1)
     xml = padded[..., op.gather].astype(cdtype)
     g = jnp.einsum("...ml,mlu->...um", xml, jnp.asarray(op.beta, cdtype))
     return g @ jnp.asarray(op.alpha, cdtype)  # (..., u, v)
@@ -50,7 +50,7 @@ def _to_fourier(x: jnp.ndarray, op: FourierOperand) -> jnp.ndarray:
 def _from_fourier(h: jnp.ndarray, op: FourierOperand, dtype) -> jnp.ndarray:
     g = h @ jnp.asarray(op.alpha, h.dtype)  # (..., u, m)
     out_ml = jnp.einsum("...um,mlu->...ml", g, jnp.asarray(op.beta, h.dtype)).real.astype(dtype)
-    flat = out_ml.reshape(out_ml.shape[:-2] + (-1,))
+    flat = out_ml.reshape((*out_ml.shape[:-2], -1))
     order = np.argsort(op.gather.reshape(-1), kind="stable")[: op.dim]
     return flat[..., order]
 

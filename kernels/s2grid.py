@@ -19,7 +19,7 @@ import numpy as np
 
 from ._impl import resolve_impl
 
-__all__ = ["GridTables", "gaunt_s2grid", "to_grid", "from_grid"]
+__all__ = ["GridTables", "from_grid", "gaunt_s2grid", "to_grid"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -42,7 +42,7 @@ class GridTables:
 
 
 def _to_ml(x: jnp.ndarray, gather: np.ndarray) -> jnp.ndarray:
-    padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
+    padded = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], 1), x.dtype)], axis=-1)
     return padded[..., gather]
 
 
@@ -57,7 +57,7 @@ def from_grid(values: jnp.ndarray, tables: GridTables) -> jnp.ndarray:
     """Coefficients ``(..., dim)`` of grid values, with the weights inside ``tables``."""
     g = values @ jnp.asarray(tables.azimuth.T, values.dtype)
     out_ml = jnp.einsum("...tm,tml->...ml", g, jnp.asarray(tables.polar, values.dtype))
-    flat = out_ml.reshape(out_ml.shape[:-2] + (-1,))
+    flat = out_ml.reshape((*out_ml.shape[:-2], -1))
     valid = tables.gather.reshape(-1)
     order = np.argsort(valid, kind="stable")[: tables.dim]
     return flat[..., order]

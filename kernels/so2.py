@@ -81,7 +81,7 @@ def so2_convolution(
     """
     resolve_impl("so2_convolution", impl)
     xr = jnp.einsum("...ij,...cj->...ci", d_in, x)
-    padded = jnp.concatenate([weights, jnp.zeros(weights.shape[:-1] + (1,), weights.dtype)], -1)
+    padded = jnp.concatenate([weights, jnp.zeros((*weights.shape[:-1], 1), weights.dtype)], -1)
     pieces = []
     for block in layout.blocks:
         w_r = _gather_weights(padded, block.real)
@@ -94,6 +94,6 @@ def so2_convolution(
         pieces.append(_apply(xp, w_r, layout.mode) - _apply(xm, w_i, layout.mode))
         pieces.append(_apply(xm, w_r, layout.mode) + _apply(xp, w_i, layout.mode))
     y = jnp.concatenate(pieces, axis=-1)
-    y = jnp.concatenate([y, jnp.zeros(y.shape[:-1] + (1,), y.dtype)], axis=-1)
+    y = jnp.concatenate([y, jnp.zeros((*y.shape[:-1], 1), y.dtype)], axis=-1)
     y = y[..., layout.out_gather]
     return jnp.einsum("...ji,...cj->...ci", d_out, y)

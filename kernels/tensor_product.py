@@ -76,7 +76,7 @@ class PathTable:
 
 def _split(x: jnp.ndarray, segments: tuple[Segment, ...]) -> list[jnp.ndarray]:
     return [
-        x[..., s.offset : s.offset + s.size].reshape(x.shape[:-1] + (s.mul, s.dim))
+        x[..., s.offset : s.offset + s.size].reshape((*x.shape[:-1], s.mul, s.dim))
         for s in segments
     ]
 
@@ -91,7 +91,7 @@ def _path_output(path: Path, x1: jnp.ndarray, x2: jnp.ndarray, weights) -> jnp.n
     c = jnp.asarray(path.coefficients, x1.dtype)
     if path.mode == "uv":
         out = jnp.einsum("...ui,...vj,ijk->...uvk", x1, x2, c, optimize=True)
-        return out.reshape(out.shape[:-3] + (-1, out.shape[-1]))
+        return out.reshape((*out.shape[:-3], -1, out.shape[-1]))
     w = weights[..., path.weight_offset : path.weight_offset + path.num_weights]
     w = w.reshape(w.shape[:-1] + path.weight_shape)
     equation = _EQUATIONS[path.mode].format(w="..." if w.ndim > len(path.weight_shape) else "")
@@ -110,12 +110,12 @@ def contract_paths_xla(
         outs[path.out] = y if outs[path.out] is None else outs[path.out] + y
     dtype = jnp.result_type(x1, x2)
     pieces = [
-        jnp.broadcast_to(o, batch + o.shape[-2:]).reshape(batch + (-1,))
+        jnp.broadcast_to(o, batch + o.shape[-2:]).reshape((*batch, -1))
         if o is not None
-        else jnp.zeros(batch + (s.size,), dtype)
+        else jnp.zeros((*batch, s.size), dtype)
         for o, s in zip(outs, table.segments_out, strict=True)
     ]
-    return jnp.concatenate(pieces, axis=-1) if pieces else jnp.zeros(batch + (0,), dtype)
+    return jnp.concatenate(pieces, axis=-1) if pieces else jnp.zeros((*batch, 0), dtype)
 
 
 def contract_paths(

@@ -14,3 +14,16 @@ def _cp_cache(tmp_path_factory):
     mp.setenv("EQPOT_CACHE_DIR", str(tmp_path_factory.mktemp("eqpot-cache")))
     yield
     mp.undo()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    on_gpu = jax.default_backend() == "gpu"
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(pytest.mark.skip(reason="slow: pass --runslow to run"))
+        if "gpu" in item.keywords and not on_gpu:
+            item.add_marker(pytest.mark.skip(reason="needs a GPU backend"))

@@ -24,7 +24,7 @@ def random_inputs(product, seed: int, batch: int = 3):
 def random_weights(product, seed: int, batch=()):
     if product.num_weights == 0:
         return None
-    return jax.random.normal(jax.random.PRNGKey(seed), batch + (product.num_weights,), jnp.float64)
+    return jax.random.normal(jax.random.PRNGKey(seed), (*batch, product.num_weights), jnp.float64)
 
 
 def equivariance_error(product, q, seed: int = 0, weights=None) -> float:

@@ -44,7 +44,9 @@ def _polar_fourier(lmax: int, extra_sine: int) -> np.ndarray:
     degree = lmax + extra_sine
     n = 2 * degree + 2  # > 2 * degree + 1 samples: the DFT recovers the polynomial exactly
     beta = 2 * np.pi * np.arange(n) / n
-    values = polar_part(lmax, np.cos(beta), np.sin(beta)) * np.sin(beta)[:, None, None] ** extra_sine
+    values = (
+        polar_part(lmax, np.cos(beta), np.sin(beta)) * np.sin(beta)[:, None, None] ** extra_sine
+    )
     coeffs = np.fft.fft(values, axis=0) / n  # coeffs[k] multiplies exp(i k beta)
     u = np.arange(-degree, degree + 1)
     out = np.moveaxis(coeffs[u % n], 0, -1)

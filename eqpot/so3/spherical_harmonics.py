@@ -48,7 +48,7 @@ def polar_part(lmax: int, cos_beta: np.ndarray, sin_beta: np.ndarray | None = No
     """
     x = np.asarray(cos_beta, dtype=np.float64)
     s = np.sqrt(np.clip(1.0 - x * x, 0.0, None)) if sin_beta is None else np.asarray(sin_beta)
-    p = np.zeros(x.shape + (lmax + 1, lmax + 1))
+    p = np.zeros((*x.shape, lmax + 1, lmax + 1))
     p[..., 0, 0] = 1.0 / np.sqrt(4 * np.pi)
     for m in range(1, lmax + 1):
         p[..., m, m] = np.sqrt((2 * m + 1) / (2 * m)) * s * p[..., m - 1, m - 1]
@@ -80,7 +80,7 @@ def spherical_harmonics_from_angles(lmax: int, alpha: np.ndarray, beta: np.ndarr
     """``Y^l_m(beta, alpha)`` for ``l = 0..lmax``, shape ``(..., (lmax+1)**2)``."""
     theta = polar_part(lmax, np.cos(beta), np.sin(beta))
     phi = azimuthal_part(lmax, alpha)
-    out = np.empty(np.shape(alpha) + ((lmax + 1) ** 2,))
+    out = np.empty((*np.shape(alpha), (lmax + 1) ** 2))
     for l in range(lmax + 1):
         for m in range(-l, l + 1):
             out[..., sh_index(l, m)] = theta[..., l, abs(m)] * phi[..., lmax + m]

@@ -39,7 +39,7 @@ def wigner_D_list(lmax: int, rotation: jnp.ndarray) -> list[jnp.ndarray]:
     """
     rotation = jnp.asarray(rotation)
     batch = rotation.shape[:-2]
-    blocks = [jnp.ones(batch + (1, 1), rotation.dtype)]
+    blocks = [jnp.ones((*batch, 1, 1), rotation.dtype)]
     if lmax >= 1:
         blocks.append(rotation)
     for l in range(2, lmax + 1):
@@ -60,7 +60,7 @@ def block_diagonal(blocks: list[jnp.ndarray]) -> jnp.ndarray:
     """Assemble ``(..., d_i, d_i)`` blocks into one ``(..., sum d_i, sum d_i)`` matrix."""
     batch = jnp.broadcast_shapes(*(b.shape[:-2] for b in blocks))
     dim = sum(b.shape[-1] for b in blocks)
-    out = jnp.zeros(batch + (dim, dim), blocks[0].dtype)
+    out = jnp.zeros((*batch, dim, dim), blocks[0].dtype)
     start = 0
     for b in blocks:
         d = b.shape[-1]

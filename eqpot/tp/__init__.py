@@ -49,8 +49,9 @@ def make(family: str, irreps_in1, irreps_in2, irreps_out=None, **options) -> Ten
 
         hint = difflib.get_close_matches(family, FAMILIES, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise ValueError(f"unknown tensor-product family {family!r}{suggestion} "
-                         f"(known: {', '.join(FAMILIES)})")
+        raise ValueError(
+            f"unknown tensor-product family {family!r}{suggestion} (known: {', '.join(FAMILIES)})"
+        )
     return FAMILIES[family](irreps_in1, irreps_in2, irreps_out, **options)
 
 

@@ -49,9 +49,7 @@ class GauntProduct(TensorProduct):
         c1, p1, self.degrees1 = parse_spherical_irreps(self.irreps_in1, f"{self.family}: x1")
         c2, p2, self.degrees2 = parse_spherical_irreps(self.irreps_in2, f"{self.family}: x2")
         if c2 not in (1, c1):
-            raise ValueError(
-                f"{self.family}: x2 has {c2} channels, expected 1 or {c1} (as x1 has)"
-            )
+            raise ValueError(f"{self.family}: x2 has {c2} channels, expected 1 or {c1} (as x1 has)")
         self.channels = c1
         self.lmax1, self.lmax2 = max(self.degrees1), max(self.degrees2)
         reachable = self.lmax1 + self.lmax2
@@ -83,9 +81,9 @@ class GauntProduct(TensorProduct):
 
     def couplings(self) -> list[Coupling]:
         out = []
-        for (_, a) in self.irreps_in1:
-            for (_, b) in self.irreps_in2:
-                for (_, c) in self.irreps_out:
+        for _, a in self.irreps_in1:
+            for _, b in self.irreps_in2:
+                for _, c in self.irreps_out:
                     if c in a * b and (a.l + b.l + c.l) % 2 == 0:
                         out.append(Coupling(a, b, c))
         return sorted(out)
@@ -104,8 +102,8 @@ class GauntProduct(TensorProduct):
         """``(..., C, (lmax+1)^2)`` coefficient vectors; ``scale`` is ``(..., C, n)``."""
         chunks = dict(zip((ir.l for _, ir in x.irreps), x.chunks, strict=True))
         mul = x.irreps[0].mul
-        batch = x.shape[:-1] if scale is None else jnp.broadcast_shapes(
-            x.shape[:-1], scale.shape[:-2]
+        batch = (
+            x.shape[:-1] if scale is None else jnp.broadcast_shapes(x.shape[:-1], scale.shape[:-2])
         )
         degrees = [ir.l for _, ir in x.irreps]
         blocks = []
@@ -125,7 +123,7 @@ class GauntProduct(TensorProduct):
             block = y[..., l * l : (l + 1) ** 2]
             if scale is not None:
                 block = block * scale[..., position, None]
-            pieces.append(block.reshape(block.shape[:-2] + (-1,)))
+            pieces.append(block.reshape((*block.shape[:-2], -1)))
         return jnp.concatenate(pieces, axis=-1)
 
     def _split_weights(self, weights):

@@ -82,8 +82,10 @@ def check_weights(weights, num_weights: int, family: str) -> jnp.ndarray | None:
 def channels_first(x: e3nn.IrrepsArray) -> jnp.ndarray:
     """``C x (l1) + C x (l2) + ...`` (mul_ir layout) -> ``(..., C, sum_l (2l+1))``."""
     return jnp.concatenate(
-        [c if c is not None else jnp.zeros(x.shape[:-1] + (mul, ir.dim), x.dtype)
-         for c, (mul, ir) in zip(x.chunks, x.irreps, strict=True)],
+        [
+            c if c is not None else jnp.zeros((*x.shape[:-1], mul, ir.dim), x.dtype)
+            for c, (mul, ir) in zip(x.chunks, x.irreps, strict=True)
+        ],
         axis=-1,
     )
 
@@ -93,7 +95,7 @@ def channels_last(y: jnp.ndarray, irs: list[e3nn.Irrep]) -> jnp.ndarray:
     pieces, start = [], 0
     for ir in irs:
         block = y[..., start : start + ir.dim]
-        pieces.append(block.reshape(block.shape[:-2] + (-1,)))
+        pieces.append(block.reshape((*block.shape[:-2], -1)))
         start += ir.dim
     return jnp.concatenate(pieces, axis=-1)
 

@@ -44,7 +44,9 @@ def irrep_factor(normalization: str, l1: int, l2: int, l3: int) -> float:
         return math.sqrt((2 * l1 + 1) * (2 * l2 + 1))
     if normalization == "none":
         return 1.0
-    raise ValueError(f"irrep_normalization must be one of {IRREP_NORMALIZATIONS}, got {normalization!r}")
+    raise ValueError(
+        f"irrep_normalization must be one of {IRREP_NORMALIZATIONS}, got {normalization!r}"
+    )
 
 
 def count_paths(irreps_x, irreps_y, irreps_z) -> int:

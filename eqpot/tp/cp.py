@@ -72,12 +72,23 @@ def _exact_factors(m: np.ndarray) -> tuple[np.ndarray, ...]:
     """A rank ``min(d1 d2, d1 d3, d2 d3)`` decomposition with no error."""
     d1, d2, d3 = m.shape
     options = {
-        d1 * d2: (lambda: (np.repeat(np.eye(d1), d2, 1), np.tile(np.eye(d2), d1),
-                          m.reshape(d1 * d2, d3).T)),
-        d1 * d3: (lambda: (np.repeat(np.eye(d1), d3, 1), m.transpose(0, 2, 1).reshape(d1 * d3, d2).T,
-                          np.tile(np.eye(d3), d1))),
-        d2 * d3: (lambda: (m.reshape(d1, d2 * d3), np.repeat(np.eye(d2), d3, 1),
-                          np.tile(np.eye(d3), d2))),
+        d1 * d2: (
+            lambda: (
+                np.repeat(np.eye(d1), d2, 1),
+                np.tile(np.eye(d2), d1),
+                m.reshape(d1 * d2, d3).T,
+            )
+        ),
+        d1 * d3: (
+            lambda: (
+                np.repeat(np.eye(d1), d3, 1),
+                m.transpose(0, 2, 1).reshape(d1 * d3, d2).T,
+                np.tile(np.eye(d3), d1),
+            )
+        ),
+        d2 * d3: (
+            lambda: (m.reshape(d1, d2 * d3), np.repeat(np.eye(d2), d3, 1), np.tile(np.eye(d3), d2))
+        ),
     }
     return options[min(options)]()
 
@@ -129,8 +140,17 @@ class CPProduct(TensorProduct):
 
     family = "cp"
 
-    def __init__(self, irreps_in1, irreps_in2, irreps_out=None, *, rank=None, mode="uvw",
-                 seed: int = 0, cache: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        irreps_in1,
+        irreps_in2,
+        irreps_out=None,
+        *,
+        rank=None,
+        mode="uvw",
+        seed: int = 0,
+        cache: str | os.PathLike | None = None,
+    ):
         self.irreps_in1 = e3nn.Irreps(irreps_in1)
         self.irreps_in2 = e3nn.Irreps(irreps_in2)
         self.c1, self.irs1 = parse_channel_irreps(self.irreps_in1, "cp: x1")
@@ -164,7 +184,11 @@ class CPProduct(TensorProduct):
 
     def couplings(self) -> list[Coupling]:
         return sorted(
-            Coupling(a, b, c) for a in self.irs1 for b in self.irs2 for c in self.irs_out if c in a * b
+            Coupling(a, b, c)
+            for a in self.irs1
+            for b in self.irs2
+            for c in self.irs_out
+            if c in a * b
         )
 
     def _weights(self, weights):
@@ -175,8 +199,12 @@ class CPProduct(TensorProduct):
         if weights is None:
             raise ValueError(f"cp: weights are required (num_weights={self.num_weights})")
         y = kernels.cp_product(
-            channels_first(x1), channels_first(x2), self.factors, self._weights(weights),
-            self.mode, impl=impl,
+            channels_first(x1),
+            channels_first(x2),
+            self.factors,
+            self._weights(weights),
+            self.mode,
+            impl=impl,
         )
         return channels_last(y, self.irs_out)
 

@@ -88,8 +88,12 @@ def expressivity(
         lin_x = e3nn.FunctionalLinear(x_irreps, product.irreps_in1)
         lin_y = None if direction else e3nn.FunctionalLinear(y_irreps, product.irreps_in2)
         lin_z = e3nn.FunctionalLinear(product.irreps_out, z_irreps)
-        sizes = [lin_x.num_weights, 0 if direction else lin_y.num_weights,
-                 product.num_weights, lin_z.num_weights]
+        sizes = [
+            lin_x.num_weights,
+            0 if direction else lin_y.num_weights,
+            product.num_weights,
+            lin_z.num_weights,
+        ]
         bounds = np.cumsum([0, *sizes])
         samples = math.ceil(3 * max(full, 1) / max(z_irreps.dim, 1)) + 8
         k1, k2, k3 = jax.random.split(jax.random.PRNGKey(seed), 3)

@@ -69,7 +69,9 @@ class SO2Product(TensorProduct):
         self.c_in, self.irs_in = parse_channel_irreps(self.irreps_in1, "so2: x1")
         self.c_out, self.irs_out = parse_channel_irreps(self.irreps_out, "so2: output")
         if mode == "uvu" and self.c_in != self.c_out:
-            raise ValueError(f"so2: mode 'uvu' needs C_out == C_in, got {self.c_out} != {self.c_in}")
+            raise ValueError(
+                f"so2: mode 'uvu' needs C_out == C_in, got {self.c_out} != {self.c_in}"
+            )
         full = min(max(ir.l for ir in self.irs_in), max(ir.l for ir in self.irs_out))
         self.m_max = full if m_max is None else int(m_max)
         if self.m_max < 0:
@@ -145,7 +147,7 @@ class SO2Product(TensorProduct):
     def couplings(self) -> list[Coupling]:
         """Pairs connected by some ``|m|`` block, with every edge-harmonic degree they use."""
         out = set()
-        for (m, part, i, j) in self._block_index:
+        for m, part, i, j in self._block_index:
             a, b = self.irs_in[i], self.irs_out[j]
             for l2 in range(abs(a.l - b.l), a.l + b.l + 1):
                 if ((a.l + l2 + b.l) % 2 == 0) == (part == "real") and m <= min(a.l, b.l):
@@ -194,12 +196,10 @@ class SO2Product(TensorProduct):
         cg_weights = jnp.asarray(cg_weights)
         batch = cg_weights.shape[:-1]
         sh_y = so3.spherical_harmonics(cg.irreps_in2.lmax, np.array([0.0, 1.0, 0.0]))
-        out = jnp.zeros(batch + (self.num_weights,), cg_weights.dtype)
+        out = jnp.zeros((*batch, self.num_weights), cg_weights.dtype)
         for path in cg.table.paths:
             l2_ir = cg.irreps_in2[path.in2].ir
-            frame = np.einsum(
-                "ijk,j->ki", path.coefficients, sh_y[l2_ir.l ** 2 : (l2_ir.l + 1) ** 2]
-            )
+            frame = np.einsum("ijk,j->ki", path.coefficients, sh_y[l2_ir.l**2 : (l2_ir.l + 1) ** 2])
             i = self.irs_in.index(cg.irreps_in1[path.in1].ir)
             j = self.irs_out.index(cg.irreps_out[path.out].ir)
             a, b = self.irs_in[i].l, self.irs_out[j].l
@@ -209,10 +209,9 @@ class SO2Product(TensorProduct):
             for m in range(min(a, b, self.m_max) + 1):
                 for part, row in (("real", b + m), ("imag", b - m)):
                     value = frame[row, a + m]
-                    if part == "imag" and m == 0 or abs(value) < 1e-14:
+                    if (part == "imag" and m == 0) or abs(value) < 1e-14:
                         continue
                     block = self._block_index[(m, part, i, j)]
-                    piece = (w * value).reshape(batch + (-1,))
+                    piece = (w * value).reshape((*batch, -1))
                     out = out.at[..., block.offset : block.offset + block.size].add(piece)
         return out
-

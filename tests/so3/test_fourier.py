@@ -43,7 +43,11 @@ def test_projection_inverts_synthesis(lmax):
     fb, fa = so3.fourier_to_sh_tables(lmax, lmax)  # [m, l, u], [v, m]
     g = grid @ fa  # (u, m)
     back = np.array(
-        [np.sum(g[:, lmax + m] * fb[lmax + m, l]) for l in range(lmax + 1) for m in range(-l, l + 1)]
+        [
+            np.sum(g[:, lmax + m] * fb[lmax + m, l])
+            for l in range(lmax + 1)
+            for m in range(-l, l + 1)
+        ]
     )
     assert np.max(np.abs(back.imag)) < 1e-13
     assert np.max(np.abs(back.real - x)) < 1e-12

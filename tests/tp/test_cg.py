@@ -41,9 +41,7 @@ def test_uvw_matches_e3nn_fully_connected(irreps1, irreps2, irreps_out):
 def test_uvu_matches_e3nn_with_per_edge_weights():
     irreps1, irreps2 = e3nn.Irreps("3x0e+3x1o+3x2e"), e3nn.Irreps("0e+1o+2e+3o")
     product = tp.make("cg", irreps1, irreps2, mode="uvu")
-    instructions = [
-        (p.in1, p.in2, p.out, "uvu", True) for p in product.table.paths
-    ]
+    instructions = [(p.in1, p.in2, p.out, "uvu", True) for p in product.table.paths]
     ref = FunctionalTensorProduct(irreps1, irreps2, product.irreps_out, instructions)
     x1, x2 = random_inputs(product, 3, batch=5)
     w = random_weights(product, 4, batch=(5,))  # one weight vector per edge

@@ -1,5 +1,6 @@
+import itertools
+
 import e3nn_jax as e3nn
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def test_approaches_cg_as_rank_grows():
         assert bool(jnp.all(deviation <= product.equivariance_bound(x1, x2, w) / 2 + 1e-12))
         fit_errors.append(product.relative_error)
         deviations.append(float(jnp.max(deviation)))
-    assert all(b < a for a, b in zip(fit_errors, fit_errors[1:]))  # strictly improving fit
+    assert all(b < a for a, b in itertools.pairwise(fit_errors))  # strictly improving fit
     assert fit_errors[0] > 0.5 and deviations[0] > 1e-2
     assert fit_errors[-1] == 0.0 and deviations[-1] < 1e-12  # full rank: exactly the CG product
 

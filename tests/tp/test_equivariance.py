@@ -14,8 +14,9 @@ def _products(L):
     two = 2 * s2
     return {
         "cg-uv": tp.make("cg", s2, s2),
-        "cg-uvw": tp.make("cg", "2x0e+2x1o", two, two.filter(lmax=L)) if L <= 2 else
-        tp.make("cg", s2, s2, "2x0e+1x1o+1x1e+1x2e+1x3o"),
+        "cg-uvw": tp.make("cg", "2x0e+2x1o", two, two.filter(lmax=L))
+        if L <= 2
+        else tp.make("cg", s2, s2, "2x0e+1x1o+1x1e+1x2e+1x3o"),
         "cg-uvu": tp.make("cg", two, s2, mode="uvu", irreps_out=s2.filter(lmax=L)),
         "gaunt_grid": tp.make("gaunt_grid", two, two),
         "gaunt_fourier": tp.make("gaunt_fourier", two, two),

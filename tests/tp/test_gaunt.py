@@ -13,7 +13,7 @@ def _gaunt_via_cg(x1, x2, lmax_out):
     cg = tp.make("cg", x1.irreps, x2.irreps)
     paths = cg(x1, x2)
     out = {}
-    for path, (mul, ir3), chunk in zip(cg.table.paths, cg.irreps_out, paths.chunks, strict=True):
+    for path, (_mul, ir3), chunk in zip(cg.table.paths, cg.irreps_out, paths.chunks, strict=True):
         l1, l2 = cg.irreps_in1[path.in1].ir.l, cg.irreps_in2[path.in2].ir.l
         if (l1 + l2 + ir3.l) % 2 or ir3.l > lmax_out:
             continue
@@ -54,7 +54,9 @@ def test_channels_weights_and_broadcast_operand(family):
     w1, w2, w3 = (w[b.offset : b.offset + b.size].reshape(b.shape) for b in product.weight_layout())
     plain = tp.make(family, "0e+1o+2e", "0e+1o", "0e+1o+3o")
     for c in range(3):
-        a = e3nn.IrrepsArray("0e+1o+2e", x1.mul_to_axis(3).array[:, c] * jnp.repeat(w1[c], jnp.array([1, 3, 5])))
+        a = e3nn.IrrepsArray(
+            "0e+1o+2e", x1.mul_to_axis(3).array[:, c] * jnp.repeat(w1[c], jnp.array([1, 3, 5]))
+        )
         b = e3nn.IrrepsArray("0e+1o", x2.array * jnp.repeat(w2[c], jnp.array([1, 3])))
         expected = plain(a, b).array * jnp.repeat(w3[c], jnp.array([1, 3, 7]))
         assert np_max_abs(out.mul_to_axis(3).array[:, c], expected) < 1e-12

@@ -36,8 +36,10 @@ def test_jit_grad_hessian_vmap(name):
     g = jax.grad(energy, argnums=1)(x1.array, x2.array, w)
     direction = jax.random.normal(jax.random.PRNGKey(7), x2.shape)
     eps = 1e-6
-    fd = (energy(x1.array, x2.array + eps * direction, w)
-          - energy(x1.array, x2.array - eps * direction, w)) / (2 * eps)
+    fd = (
+        energy(x1.array, x2.array + eps * direction, w)
+        - energy(x1.array, x2.array - eps * direction, w)
+    ) / (2 * eps)
     assert abs(float(jnp.sum(g * direction)) - float(fd)) < 1e-6 * max(1.0, abs(float(fd)))
     h = jax.jit(jax.hessian(energy, argnums=1))(x1.array, x2.array, w)
     g_plus = jax.grad(energy, argnums=1)(x1.array, x2.array + eps * direction, w)
@@ -45,6 +47,7 @@ def test_jit_grad_hessian_vmap(name):
     hv = jnp.einsum("...ij,ij->...", h, direction)
     assert np.max(np.abs(hv - (g_plus - g_minus) / (2 * eps))) < 1e-5
     if w is not None:  # force training: d/dw |dE/dx2|^2, against finite differences
+
         def force_loss(weights):
             return jnp.sum(jax.grad(energy, argnums=1)(x1.array, x2.array, weights) ** 2)
 

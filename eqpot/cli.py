@@ -1,0 +1,111 @@
+"""The ``eqpot`` command line: a thin layer that parses arguments and calls the library.
+
+Subcommands today: ``tp`` (describe a tensor product). Training, evaluation, MD,
+relaxation, benchmarks and data generation join as their layers land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import eqpot
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"option {text!r} is not key=value")
+    key, value = text.split("=", 1)
+    for convert in (int, float):
+        try:
+            return key, convert(value)
+        except ValueError:
+            pass
+    return key, None if value.lower() == "none" else value
+
+
+def _describe(args: argparse.Namespace) -> int:
+    import eqpot.tp as tp
+
+    try:
+        product = tp.make(
+            args.family, args.irreps_in1, args.irreps_in2, args.irreps_out, **dict(args.option)
+        )
+    except (ValueError, TypeError) as error:
+        print(f"eqpot tp: {error}", file=sys.stderr)
+        return 2
+    report = {
+        "family": product.family,
+        "irreps_in1": str(product.irreps_in1),
+        "irreps_in2": str(product.irreps_in2),
+        "irreps_out": str(product.irreps_out),
+        "num_weights": product.num_weights,
+        "weight_blocks": [
+            {"name": b.name, "offset": b.offset, "shape": list(b.shape)}
+            for b in product.weight_layout()
+        ],
+        "couplings": [str(c) for c in product.couplings()],
+    }
+    if args.expressivity:
+        e = product.expressivity()
+        report["expressivity"] = {
+            "dimension": e.dimension,
+            "full_dimension": e.full_dimension,
+            "literature_gamma": e.literature_gamma,
+        }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{product!r}")
+    print(f"  output irreps : {report['irreps_out']}")
+    print(f"  weights       : {product.num_weights} in {len(report['weight_blocks'])} blocks")
+    print(f"  couplings     : {len(report['couplings'])}")
+    for c in report["couplings"]:
+        print(f"    {c}")
+    if args.expressivity:
+        e = report["expressivity"]
+        print(
+            f"  expressivity  : {e['dimension']} of {e['full_dimension']} "
+            f"(literature gamma: {e['literature_gamma']})"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eqpot", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tp_parser = sub.add_parser(
+        "tp",
+        help="describe a tensor product: output irreps, weights, couplings, expressivity",
+        description="Build a tensor product with eqpot.tp.make and describe it.",
+    )
+    tp_parser.add_argument("family", help="cg | gaunt_fourier | gaunt_grid | so2 | cp")
+    tp_parser.add_argument("irreps_in1", help='first operand, e.g. "0e+1o+2e"')
+    tp_parser.add_argument("irreps_in2", help='second operand (so2: "1o", the edge vector)')
+    tp_parser.add_argument("irreps_out", nargs="?", default=None, help="output irreps (optional)")
+    tp_parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        type=_parse_option,
+        metavar="KEY=VALUE",
+        help="family option, e.g. mode=uvu, m_max=2",
+    )
+    tp_parser.add_argument(
+        "--expressivity", action="store_true", help="also compute the expressivity (numerical rank)"
+    )
+    tp_parser.add_argument("--json", action="store_true", help="print JSON")
+    tp_parser.set_defaults(run=_describe)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,30 @@
+import json
+import subprocess
+import sys
+
+from eqpot.cli import main
+
+
+def test_tp_describe_json(capsys):
+    assert main(["tp", "gaunt_grid", "0e+1o", "0e+1o", "--json", "--expressivity"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["irreps_out"] == "1x0e+1x1o+1x2e"
+    assert report["expressivity"]["dimension"] == 5
+    assert "1o x 1o -> 1e" not in report["couplings"]
+
+
+def test_tp_options_and_errors(capsys):
+    assert main(["tp", "so2", "2x0e+2x1o", "1o", "-o", "mode=uvu", "-o", "m_max=0"]) == 0
+    assert "SO2Product" in capsys.readouterr().out
+    assert main(["tp", "gaunt", "0e", "0e"]) == 2
+    assert "did you mean" in capsys.readouterr().err
+
+
+def test_console_script_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "eqpot.cli", "tp", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "expressivity" in result.stdout
