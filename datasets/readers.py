@@ -1,0 +1,163 @@
+"""Reading labelled structures from any ASE-readable file (extended XYZ first).
+
+``load`` returns ``ase.Atoms`` whose labels are normalised into canonical places, whatever
+the file called them:
+
+    atoms.info["REF_energy"]   float, eV             atoms.arrays["REF_forces"]  (n, 3) eV/Å
+    atoms.info["REF_stress"]   (6,) Voigt, eV/Å³ (ASE sign and order xx yy zz yz xz xy)
+    atoms.info["config_weight"] float (default 1)   atoms.info["config_type"] str ("Default")
+    atoms.info["source"]       "<file>:<frame>"
+
+Each label is looked up, in order: the user's key, ``REF_<name>``, the plain key in
+``info``/``arrays``, and the results of the ``SinglePointCalculator`` into which ASE >= 3.23
+moves plain ``energy``/``forces``/``stress`` keys. A virial (``virial``/``REF_virial``, eV)
+is accepted for stress as ``stress = -virial / volume``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import ase
+import ase.io
+import numpy as np
+
+ENERGY, FORCES, STRESS = "REF_energy", "REF_forces", "REF_stress"
+LABELS = ("energy", "forces", "stress")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelKeys:
+    """User-chosen key names (``None``: use the default lookup order)."""
+
+    energy: str | None = None
+    forces: str | None = None
+    stress: str | None = None
+    weight: str = "config_weight"
+    config_type: str = "config_type"
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and frame."""
+
+
+def _from_calc(atoms: ase.Atoms, name: str):
+    calc = atoms.calc
+    if calc is None or not hasattr(calc, "results"):
+        return None
+    return calc.results.get(name)
+
+
+def _lookup(atoms: ase.Atoms, name: str, user_key: str | None):
+    keys = [user_key] if user_key else []
+    keys += [f"REF_{name}", name]
+    for key in keys:
+        if key in atoms.info:
+            return atoms.info[key]
+        if key in atoms.arrays:
+            return atoms.arrays[key]
+    if user_key:  # a key the user asked for must exist, not silently fall back
+        return None
+    return _from_calc(atoms, name)
+
+
+def _to_voigt(stress, where: str) -> np.ndarray:
+    s = np.asarray(stress, np.float64).reshape(-1)
+    if s.shape == (9,):
+        m = s.reshape(3, 3)
+        return np.array([m[0, 0], m[1, 1], m[2, 2], m[1, 2], m[0, 2], m[0, 1]])
+    if s.shape == (6,):
+        return s
+    raise DataError(f"{where}: stress has {s.size} components, expected 6 (Voigt) or 9")
+
+
+def normalise_labels(
+    atoms: ase.Atoms, where: str, keys: LabelKeys = LabelKeys(), require: Sequence[str] = ()
+) -> ase.Atoms:
+    """Validate one structure and move its labels to the canonical keys (a copy)."""
+    if len(atoms) == 0:
+        raise DataError(f"{where}: empty structure (no atoms)")
+    if not np.all(np.isfinite(atoms.positions)):
+        bad = int(np.argwhere(~np.isfinite(atoms.positions))[0, 0])
+        raise DataError(f"{where}: atom {bad} has non-finite coordinates {atoms.positions[bad]}")
+    if np.any(atoms.pbc):
+        cell = atoms.cell.array[atoms.pbc]
+        if np.linalg.matrix_rank(cell, tol=1e-8) < len(cell) or (
+            np.all(atoms.pbc) and abs(atoms.cell.volume) < 1e-8
+        ):
+            raise DataError(f"{where}: periodic cell {atoms.cell.array.tolist()} has zero volume")
+    energy = _lookup(atoms, "energy", keys.energy)
+    forces = _lookup(atoms, "forces", keys.forces)
+    stress = _lookup(atoms, "stress", keys.stress)
+    if stress is None:
+        virial = _lookup(atoms, "virial", None)
+        if virial is not None and np.all(atoms.pbc):
+            stress = -np.asarray(virial, np.float64).reshape(-1) / atoms.cell.volume
+    out = ase.Atoms(
+        numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc
+    )
+    out.info["source"] = where
+    out.info["config_weight"] = float(atoms.info.get(keys.weight, 1.0))
+    out.info["config_type"] = str(atoms.info.get(keys.config_type, "Default"))
+    if energy is not None:
+        energy = float(np.asarray(energy).reshape(()))
+        if not np.isfinite(energy):
+            raise DataError(f"{where}: energy is {energy}")
+        out.info[ENERGY] = energy
+    if forces is not None:
+        forces = np.asarray(forces, np.float64)
+        if forces.shape != (len(atoms), 3) or not np.all(np.isfinite(forces)):
+            raise DataError(f"{where}: forces must be finite with shape ({len(atoms)}, 3), "
+                            f"got shape {forces.shape}")
+        out.arrays[FORCES] = forces
+    if stress is not None:
+        out.info[STRESS] = _to_voigt(stress, where)
+    for name in require:
+        present = {"energy": ENERGY in out.info, "forces": FORCES in out.arrays,
+                   "stress": STRESS in out.info}[name]
+        if not present:
+            hint = f" (looked for key {getattr(keys, name)!r})" if getattr(keys, name) else ""
+            raise DataError(f"{where}: missing {name}{hint}")
+    return out
+
+
+def read_structures(path: str | os.PathLike, index: str | int = ":") -> list[ase.Atoms]:
+    """All frames of ``path`` via ASE, with errors that name the file and the frame."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    frames = []
+    try:
+        for frame in ase.io.iread(path, index=index):
+            frames.append(frame)
+    except Exception as error:  # ASE raises many types for malformed files
+        raise DataError(f"{path}: frame {len(frames)}: cannot be read ({error})") from error
+    if not frames:
+        raise DataError(f"{path}: no structures found")
+    return frames
+
+
+def load_file(
+    path: str | os.PathLike,
+    *,
+    index: str | int = ":",
+    keys: LabelKeys = LabelKeys(),
+    require: Sequence[str] = (),
+) -> list[ase.Atoms]:
+    """Read and normalise every frame of one file."""
+    frames = read_structures(path, index)
+    return [normalise_labels(a, f"{path}:{i}", keys, require) for i, a in enumerate(frames)]
+
+
+def labels(atoms: ase.Atoms) -> dict:
+    """The canonical labels of a loaded structure (missing ones are ``None``)."""
+    return {
+        "energy": atoms.info.get(ENERGY),
+        "forces": atoms.arrays.get(FORCES),
+        "stress": atoms.info.get(STRESS),
+        "weight": atoms.info.get("config_weight", 1.0),
+        "config_type": atoms.info.get("config_type", "Default"),
+    }

@@ -1,0 +1,64 @@
+"""Dataset statistics used to initialise models (MACE's E0s, scale and shift).
+
+* ``E0s``: isolated-atom energies, or the least-squares fit ``E_total ~ sum_Z n_Z E0_Z``;
+* average number of neighbours (edges per atom) for the message normalisation;
+* ``shift`` = mean per-atom energy after subtracting E0s; ``scale`` = RMS force component
+  (MACE's ``ScaleShiftMACE`` with ``scaling="rms_forces_scaling"``);
+* seeded train/validation splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ase
+import numpy as np
+
+from .readers import ENERGY, FORCES, DataError
+
+
+def fit_e0s(structures: Sequence[ase.Atoms], type_map: Sequence[int]) -> dict[int, float]:
+    """Least-squares per-element reference energies (eV) from total energies."""
+    rows, energies = [], []
+    for atoms in structures:
+        if ENERGY in atoms.info:
+            rows.append([np.sum(atoms.numbers == z) for z in type_map])
+            energies.append(atoms.info[ENERGY])
+    if not rows:
+        raise DataError("no structure has an energy: cannot fit E0s")
+    counts = np.array(rows, np.float64)
+    solution, *_ = np.linalg.lstsq(counts, np.array(energies), rcond=None)
+    return {int(z): float(e) for z, e in zip(type_map, solution, strict=True)}
+
+
+def interaction_energy_per_atom(atoms: ase.Atoms, e0s: dict[int, float]) -> float:
+    missing = sorted({int(z) for z in atoms.numbers} - set(e0s))
+    if missing:
+        raise DataError(f"{atoms.info.get('source', 'structure')}: no E0 for elements {missing}")
+    reference = sum(e0s[int(z)] for z in atoms.numbers)
+    return (atoms.info[ENERGY] - reference) / len(atoms)
+
+
+def scale_shift(structures: Sequence[ase.Atoms], e0s: dict[int, float]) -> tuple[float, float]:
+    """``(scale, shift)``: RMS force component (eV/Å) and mean per-atom energy (eV)."""
+    per_atom = [interaction_energy_per_atom(a, e0s) for a in structures if ENERGY in a.info]
+    forces = [a.arrays[FORCES] for a in structures if FORCES in a.arrays]
+    shift = float(np.mean(per_atom)) if per_atom else 0.0
+    scale = float(np.sqrt(np.mean(np.concatenate(forces) ** 2))) if forces else 1.0
+    return scale, shift
+
+
+def average_num_neighbors(num_edges: Sequence[int], num_nodes: Sequence[int]) -> float:
+    """Edges per atom over a dataset (the message normalisation of MACE)."""
+    return float(np.sum(num_edges) / max(1, np.sum(num_nodes)))
+
+
+def split(items: Sequence, valid_fraction: float, seed: int) -> tuple[list, list]:
+    """Seeded random ``(train, validation)`` split; both parts keep the original order."""
+    if not 0 <= valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
+    n_valid = int(round(valid_fraction * len(items)))
+    chosen = set(np.random.default_rng(seed).permutation(len(items))[:n_valid].tolist())
+    train = [x for i, x in enumerate(items) if i not in chosen]
+    valid = [x for i, x in enumerate(items) if i in chosen]
+    return train, valid

@@ -1,0 +1,41 @@
+"""Neighbour lists and padded, statically shaped graph batches."""
+
+from eqpot.graph.batch import (
+    EDGE_MULTIPLE,
+    NODE_MULTIPLE,
+    Budget,
+    Graph,
+    GraphData,
+    batch_graphs,
+    bucket_budgets,
+    edge_vectors,
+    graph_from_atoms,
+    iterate_batches,
+    pack,
+    round_up,
+    smallest_fitting,
+    voigt_to_matrix,
+)
+from eqpot.graph.compile import ShapeCounter, prefetch
+from eqpot.graph.neighbors import NeighborList, neighbor_list
+
+__all__ = [
+    "EDGE_MULTIPLE",
+    "NODE_MULTIPLE",
+    "Budget",
+    "Graph",
+    "GraphData",
+    "NeighborList",
+    "ShapeCounter",
+    "batch_graphs",
+    "bucket_budgets",
+    "edge_vectors",
+    "graph_from_atoms",
+    "iterate_batches",
+    "neighbor_list",
+    "pack",
+    "prefetch",
+    "round_up",
+    "smallest_fitting",
+    "voigt_to_matrix",
+]
