@@ -1,7 +1,8 @@
 """The ``eqpot`` command line: a thin layer that parses arguments and calls the library.
 
-Subcommands today: ``tp`` (describe a tensor product). Training, evaluation, MD,
-relaxation, benchmarks and data generation join as their layers land.
+Subcommands today: ``tp`` (describe a tensor product) and ``data`` (generate synthetic
+EMT data, list and inspect datasets). Training, evaluation, MD, relaxation and benchmarks
+join as their layers land.
 """
 
 from __future__ import annotations
@@ -72,6 +73,53 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_synth(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    elements = [e.strip() for e in args.elements.split(",") if e.strip()]
+    try:
+        frames = datasets.generate(elements, num_per_kind=args.num_per_kind, seed=args.seed)
+    except ValueError as error:
+        print(f"eqpot data synth: {error}", file=sys.stderr)
+        return 2
+    path = datasets.write_dataset(args.out, frames)
+    kinds = sorted({a.info["config_type"] for a in frames})
+    print(f"wrote {len(frames)} EMT-labelled structures ({', '.join(kinds)}) to {path}")
+    return 0
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    try:
+        root = datasets.data_dir(args.data_dir)
+    except datasets.DataError:
+        root = None
+    for name, entry in datasets.REGISTRY.items():
+        here = root is not None and (root / entry.directory).is_dir()
+        print(f"{name:15s} {'found ' if here else 'absent'} splits: {', '.join(entry.splits)}")
+        print(f"{'':15s} {entry.description}; {entry.licence}")
+    print(f"data directory: {root if root else 'none (set EQPOT_DATA)'}")
+    return 0
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    try:
+        structures = datasets.load(args.dataset, args.split, data_dir=args.data_dir)
+    except datasets.DataError as error:
+        print(f"eqpot data info: {error}", file=sys.stderr)
+        return 2
+    sizes = [len(a) for a in structures]
+    has = {k: sum(1 for a in structures if datasets.labels(a)[k] is not None)
+           for k in ("energy", "forces", "stress")}
+    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
+    print(f"{len(structures)} structures, {min(sizes)}-{max(sizes)} atoms, elements {elements}")
+    print("labels: " + ", ".join(f"{k} {v}" for k, v in has.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eqpot", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
@@ -99,6 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tp_parser.add_argument("--json", action="store_true", help="print JSON")
     tp_parser.set_defaults(run=_describe)
+
+    data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    synth = data_sub.add_parser("synth", help="write EMT-labelled periodic data (extxyz)")
+    synth.add_argument("--out", required=True, help="output file, e.g. data/emt_cu.xyz")
+    synth.add_argument("--elements", default="Cu", help="comma-separated EMT elements")
+    synth.add_argument("--num-per-kind", type=int, default=20, help="structures per kind")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=_data_synth)
+    listing = data_sub.add_parser("list", help="the named datasets and where they are")
+    listing.add_argument("--data-dir", default=None)
+    listing.set_defaults(run=_data_list)
+    info = data_sub.add_parser("info", help="counts and labels of a dataset split or file")
+    info.add_argument("dataset", help="a registry name or a file path")
+    info.add_argument("--split", default="train")
+    info.add_argument("--data-dir", default=None)
+    info.set_defaults(run=_data_info)
     return parser
 
 

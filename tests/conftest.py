@@ -27,3 +27,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="slow: pass --runslow to run"))
         if "gpu" in item.keywords and not on_gpu:
             item.add_marker(pytest.mark.skip(reason="needs a GPU backend"))
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The shared real-data directory ($EQPOT_DATA or ../shared/data), or a skip."""
+    from eqpot import datasets
+
+    try:
+        root = datasets.data_dir()
+    except datasets.DataError as error:
+        pytest.skip(f"shared datasets unavailable: {error}")
+    if not (root / "acac").is_dir():
+        pytest.skip(f"shared datasets unavailable: {root} has no acac/")
+    return root

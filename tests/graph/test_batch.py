@@ -1,0 +1,103 @@
+import ase.build
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from eqpot import graph as eg
+
+CUTOFF = 4.0
+
+
+def _structures():
+    a = ase.build.bulk("Cu", "fcc", cubic=True).repeat(2)
+    a.rattle(0.1, seed=0)
+    b = ase.build.fcc111("Cu", (2, 2, 3), vacuum=5.0)
+    c = ase.build.molecule("CH3CH2OH")
+    c.cell = [50.0, 50.0, 50.0]
+    return [a, b, c]
+
+
+def _graphs():
+    type_map = [1, 6, 8, 29]
+    return [eg.graph_from_atoms(s, CUTOFF, type_map, energy=float(k), source=f"s{k}")
+            for k, s in enumerate(_structures())]
+
+
+def _energy(positions, cells, graph):
+    """A smooth pair energy with a polynomial envelope vanishing at the cutoff."""
+    r = jnp.linalg.norm(eg.edge_vectors(graph, positions, cells), axis=-1)
+    x = r / CUTOFF
+    envelope = jnp.where(x < 1, (1 - x) ** 3, 0.0)
+    pair = envelope * jnp.exp(-r) * (1 + jnp.cos(3 * r))
+    per_graph = jax.ops.segment_sum(pair, graph.edge_graph, graph.cells.shape[0])
+    return jnp.sum(per_graph * graph.graph_mask)
+
+
+def test_padded_and_unpadded_batches_agree():
+    graphs = _graphs()
+    tight = eg.batch_graphs(graphs, eg.Budget(sum(g.num_nodes for g in graphs) + 1,
+                                              sum(g.num_edges for g in graphs), 4),
+                            padding_length=CUTOFF)
+    padded = eg.batch_graphs(graphs, eg.Budget(136, 1024, 6), padding_length=CUTOFF)
+    assert int(tight.edge_mask.sum()) == tight.senders.shape[0]  # no padding edges at all
+    assert padded.shape_key == (136, 1024, 6)
+    e1, g1 = jax.value_and_grad(_energy, argnums=(0, 1))(tight.positions, tight.cells, tight)
+    e2, g2 = jax.value_and_grad(_energy, argnums=(0, 1))(padded.positions, padded.cells, padded)
+    assert float(e1) == pytest.approx(float(e2), rel=1e-14)
+    n = int(tight.node_mask.sum())
+    np.testing.assert_allclose(g1[0][:n], g2[0][:n], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(g1[1][:3], g2[1][:3], rtol=1e-13, atol=1e-15)
+    assert np.all(np.isfinite(g2[0])) and np.all(np.isfinite(g2[1]))
+    assert np.all(g2[0][n:] == 0)  # padding nodes feel nothing
+    # padding edges have length padding_length: finite, and outside the cutoff
+    pad = ~np.asarray(padded.edge_mask)
+    lengths = np.linalg.norm(np.asarray(eg.edge_vectors(padded))[pad], axis=-1)
+    np.testing.assert_allclose(lengths, CUTOFF)
+
+
+def test_budget_rounding_and_layout():
+    graphs = _graphs()
+    batch = eg.batch_graphs(graphs)
+    assert batch.positions.shape[0] % eg.NODE_MULTIPLE == 0
+    assert batch.senders.shape[0] % eg.EDGE_MULTIPLE == 0
+    assert list(batch.n_node[:3]) == [g.num_nodes for g in graphs]
+    assert int(batch.n_node.sum()) == batch.positions.shape[0]
+    assert int(batch.n_edge.sum()) == batch.senders.shape[0]
+    assert list(batch.graph_mask) == [True, True, True, False]
+    assert list(batch.energy[:3]) == [0.0, 1.0, 2.0] and list(batch.has_energy) == [1, 1, 1, 0]
+    with pytest.raises(ValueError, match="do not fit"):
+        eg.batch_graphs(graphs, eg.Budget(8, 64, 2))
+
+
+def test_pack_and_buckets():
+    graphs = _graphs() * 5
+    budget = eg.Budget(128, 2048, 8)
+    batches = list(eg.pack(graphs, budget))
+    assert sum(len(b) for b in batches) == len(graphs)
+    for b in batches:
+        assert budget.fits(sum(g.num_nodes for g in b), sum(g.num_edges for g in b), len(b))
+    buckets = eg.bucket_budgets(graphs, batch_size=4)
+    assert 1 <= len(buckets) <= 3
+    shapes = {b.shape_key for b in eg.iterate_batches(graphs, 4, seed=0, budgets=buckets)}
+    assert len(shapes) <= len(buckets)
+    with pytest.raises(ValueError, match="alone exceeds"):
+        list(eg.pack(graphs, eg.Budget(16, 64, 2)))
+
+
+def test_shape_counter_counts_compilations_and_prefetch():
+    graphs = _graphs()
+    counter = eg.ShapeCounter(lambda g: _energy(g.positions, g.cells, g))
+    budget = eg.Budget(136, 1024, 4)
+    batches = [eg.batch_graphs(graphs, budget), eg.batch_graphs(graphs[::-1], budget),
+               eg.batch_graphs(graphs)]
+    values = [float(counter(b)) for b in eg.prefetch(iter(batches), size=2)]
+    assert counter.count == 2  # two distinct shapes
+    assert values[0] == pytest.approx(values[1]) == pytest.approx(values[2])
+
+
+def test_unknown_element_and_empty():
+    with pytest.raises(ValueError, match=r"s0: element\(s\) \['Cu'\] not in the type map"):
+        eg.graph_from_atoms(_structures()[0], CUTOFF, [1, 8], source="s0")
+    with pytest.raises(ValueError, match="empty structure"):
+        eg.graph_from_atoms(ase.Atoms(), CUTOFF, [1])
