@@ -40,6 +40,9 @@ class LabelKeys:
     config_type: str = "config_type"
 
 
+DEFAULT_KEYS = LabelKeys()
+
+
 class DataError(ValueError):
     """Bad input data; the message names the file and frame."""
 
@@ -75,7 +78,7 @@ def _to_voigt(stress, where: str) -> np.ndarray:
 
 
 def normalise_labels(
-    atoms: ase.Atoms, where: str, keys: LabelKeys = LabelKeys(), require: Sequence[str] = ()
+    atoms: ase.Atoms, where: str, keys: LabelKeys = DEFAULT_KEYS, require: Sequence[str] = ()
 ) -> ase.Atoms:
     """Validate one structure and move its labels to the canonical keys (a copy)."""
     if len(atoms) == 0:
@@ -110,14 +113,19 @@ def normalise_labels(
     if forces is not None:
         forces = np.asarray(forces, np.float64)
         if forces.shape != (len(atoms), 3) or not np.all(np.isfinite(forces)):
-            raise DataError(f"{where}: forces must be finite with shape ({len(atoms)}, 3), "
-                            f"got shape {forces.shape}")
+            raise DataError(
+                f"{where}: forces must be finite with shape ({len(atoms)}, 3), "
+                f"got shape {forces.shape}"
+            )
         out.arrays[FORCES] = forces
     if stress is not None:
         out.info[STRESS] = _to_voigt(stress, where)
     for name in require:
-        present = {"energy": ENERGY in out.info, "forces": FORCES in out.arrays,
-                   "stress": STRESS in out.info}[name]
+        present = {
+            "energy": ENERGY in out.info,
+            "forces": FORCES in out.arrays,
+            "stress": STRESS in out.info,
+        }[name]
         if not present:
             hint = f" (looked for key {getattr(keys, name)!r})" if getattr(keys, name) else ""
             raise DataError(f"{where}: missing {name}{hint}")
@@ -144,7 +152,7 @@ def load_file(
     path: str | os.PathLike,
     *,
     index: str | int = ":",
-    keys: LabelKeys = LabelKeys(),
+    keys: LabelKeys = DEFAULT_KEYS,
     require: Sequence[str] = (),
 ) -> list[ase.Atoms]:
     """Read and normalise every frame of one file."""

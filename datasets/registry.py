@@ -18,14 +18,18 @@ from pathlib import Path
 
 import ase
 
-from .readers import DataError, LabelKeys, load_file
+from .readers import DEFAULT_KEYS, DataError, LabelKeys, load_file
 
 DATA_ENV = "EQPOT_DATA"
 _BOTNET = "https://raw.githubusercontent.com/davkovacs/BOTNet-datasets/main"
-_BOTNET_CITE = ("Kovács et al., 'The design space of E(3)-equivariant atom-centered interatomic "
-                "potentials' (BOTNet), 2022; data davkovacs/BOTNet-datasets (MIT)")
-_MLEARN_CITE = ("Zuo et al., 'Performance and cost assessment of machine learning interatomic "
-                "potentials', J. Phys. Chem. A 124, 731 (2020); data materialsvirtuallab/mlearn")
+_BOTNET_CITE = (
+    "Kovács et al., 'The design space of E(3)-equivariant atom-centered interatomic "
+    "potentials' (BOTNet), 2022; data davkovacs/BOTNet-datasets (MIT)"
+)
+_MLEARN_CITE = (
+    "Zuo et al., 'Performance and cost assessment of machine learning interatomic "
+    "potentials', J. Phys. Chem. A 124, 731 (2020); data materialsvirtuallab/mlearn"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,55 +56,86 @@ class DatasetSpec:
 
 def _botnet(name, directory, upstream, splits, iso, description, sums):
     files = dict(splits)
-    files[iso] = f"{iso}.xyz" if iso not in files else files[iso]
+    files[iso] = files.get(iso, f"{iso}.xyz")
     return DatasetSpec(
-        name=name, directory=directory, splits=files, description=description,
-        units="eV, Å, eV/Å", licence="MIT", citation=_BOTNET_CITE, isolated_atoms=iso,
-        sha256=sums, urls={f: f"{_BOTNET}/{upstream}/{f}" for f in files.values()},
+        name=name,
+        directory=directory,
+        splits=files,
+        description=description,
+        units="eV, Å, eV/Å",
+        licence="MIT",
+        citation=_BOTNET_CITE,
+        isolated_atoms=iso,
+        sha256=sums,
+        urls={f: f"{_BOTNET}/{upstream}/{f}" for f in files.values()},
     )
 
 
 REGISTRY: dict[str, DatasetSpec] = {
     "acac": _botnet(
-        "acac", "acac", "dataset_acac",
+        "acac",
+        "acac",
+        "dataset_acac",
         {"train": "train_300K.xyz", "train_600K": "train_600K.xyz", "test": "test_MD_300K.xyz"},
-        "isolated_atoms", "acetylacetone (C, H, O; 15 atoms), ORCA UHF-PBE+D3/def2-SVP",
-        {"train_300K.xyz": "8f5706d6902360555a5be59395612d2afc3489a75688388a58e7275fdad68af3",
-         "train_600K.xyz": "180c2538508f7810a623c279426f44953ee7cfb2af77e48ea3986ff97645a71c",
-         "test_MD_300K.xyz": "2291f3186a3cc6a5e05e92952c84a9237ca53f862d78fd3316a769360719ec43",
-         "isolated_atoms.xyz": "b74f321b453374621b447d65c60979f70df1b7182c8ee0215388b2c574f33823"},
+        "isolated_atoms",
+        "acetylacetone (C, H, O; 15 atoms), ORCA UHF-PBE+D3/def2-SVP",
+        {
+            "train_300K.xyz": "8f5706d6902360555a5be59395612d2afc3489a75688388a58e7275fdad68af3",
+            "train_600K.xyz": "180c2538508f7810a623c279426f44953ee7cfb2af77e48ea3986ff97645a71c",
+            "test_MD_300K.xyz": "2291f3186a3cc6a5e05e92952c84a9237ca53f862d78fd3316a769360719ec43",
+            "isolated_atoms.xyz": "b74f321b453374621b447d65c60979f70df1b7182c8ee0215388b2c574f33823",  # noqa: E501
+        },
     ),
     "3bpa": _botnet(
-        "3bpa", "3bpa", "dataset_3BPA",
+        "3bpa",
+        "3bpa",
+        "dataset_3BPA",
         {"train": "train_300K.xyz", "train_mixedT": "train_mixedT.xyz"},
-        "iso_atoms", "3-(benzyloxy)pyridin-2-amine (C, H, N, O; 27 atoms), wB97X/6-31G(d)",
-        {"train_300K.xyz": "d109971fab90e2231ad931a83eb704c8d940f5c7d7a8de27fe3b84ea18634c0a",
-         "train_mixedT.xyz": "bc108532964b2ed259eaaabf82e5dfaffa5bda9ac384fc2afabcce192a49250b",
-         "iso_atoms.xyz": "e12a2465a2612bf38fd5dabdf64d4b57fc58ce9610a858c54ea1142d517c053f"},
+        "iso_atoms",
+        "3-(benzyloxy)pyridin-2-amine (C, H, N, O; 27 atoms), wB97X/6-31G(d)",
+        {
+            "train_300K.xyz": "d109971fab90e2231ad931a83eb704c8d940f5c7d7a8de27fe3b84ea18634c0a",
+            "train_mixedT.xyz": "bc108532964b2ed259eaaabf82e5dfaffa5bda9ac384fc2afabcce192a49250b",
+            "iso_atoms.xyz": "e12a2465a2612bf38fd5dabdf64d4b57fc58ce9610a858c54ea1142d517c053f",
+        },
     ),
     "rmd17-ethanol": _botnet(
-        "rmd17-ethanol", "rmd17_ethanol", "dataset_ethanol",
+        "rmd17-ethanol",
+        "rmd17_ethanol",
+        "dataset_ethanol",
         {"train": "train.xyz", "test": "test_MD.xyz"},
-        "isolated_atoms", "ethanol (C, H, O; 9 atoms), revised MD17, PBE/def2-SVP",
-        {"train.xyz": "a26a16d8910581fa321fedc3bd3dfe31f2460e8cbfdc7a8f65243f4fd7250dd0",
-         "test_MD.xyz": "b8726933d5b9083989d8e3cc7013c18e0950cf0cbc6f6cd570fdb9759001031c",
-         "isolated_atoms.xyz": "a2a662390f31ad623ce493038e680bc34214f88d4432566bf8fbd0761be57583"},
+        "isolated_atoms",
+        "ethanol (C, H, O; 9 atoms), revised MD17, PBE/def2-SVP",
+        {
+            "train.xyz": "a26a16d8910581fa321fedc3bd3dfe31f2460e8cbfdc7a8f65243f4fd7250dd0",
+            "test_MD.xyz": "b8726933d5b9083989d8e3cc7013c18e0950cf0cbc6f6cd570fdb9759001031c",
+            "isolated_atoms.xyz": "a2a662390f31ad623ce493038e680bc34214f88d4432566bf8fbd0761be57583",  # noqa: E501
+        },
     ),
 }
 for _element, _sums in {
-    "Si": ("43fa0a99ef7365921422ae501041706b30553a231e280a8f4ff7d45fbdb26bd3",
-           "6a2bc83597ec6178035d1a64e08fec1f77880be478f5fa71d412936b144a84cc"),
-    "Ge": ("bfe3f374fcd8ed900aa5b0ceccbcef115a778480bd4ced1a507d3491dcc36dec",
-           "276cda2287f2475d69c0ca215d7884e96cd499dc1b6d7b61ec49b2d1a37b4de1"),
-    "Li": ("86f00609c60ef087a69067e6b913b310db8a6841546c0159f17ef118fe73f772",
-           "e30676c14559a0ec5e98a8ac33e84dff106461ae1635a14d310e015d232a8efb"),
+    "Si": (
+        "43fa0a99ef7365921422ae501041706b30553a231e280a8f4ff7d45fbdb26bd3",
+        "6a2bc83597ec6178035d1a64e08fec1f77880be478f5fa71d412936b144a84cc",
+    ),
+    "Ge": (
+        "bfe3f374fcd8ed900aa5b0ceccbcef115a778480bd4ced1a507d3491dcc36dec",
+        "276cda2287f2475d69c0ca215d7884e96cd499dc1b6d7b61ec49b2d1a37b4de1",
+    ),
+    "Li": (
+        "86f00609c60ef087a69067e6b913b310db8a6841546c0159f17ef118fe73f772",
+        "e30676c14559a0ec5e98a8ac33e84dff106461ae1635a14d310e015d232a8efb",
+    ),
 }.items():
     REGISTRY[f"mlearn-{_element.lower()}"] = DatasetSpec(
-        name=f"mlearn-{_element.lower()}", directory="mlearn",
+        name=f"mlearn-{_element.lower()}",
+        directory="mlearn",
         splits={"train": f"{_element}_train.xyz", "test": f"{_element}_test.xyz"},
         description=f"{_element} crystals (elastic, surface, vacancy, AIMD), VASP PBE, with stress",
         units="eV, Å, eV/Å, stress eV/Å³ (ASE sign, converted from VASP kBar)",
-        licence="BSD-3-Clause", citation=_MLEARN_CITE, periodic=True,
+        licence="BSD-3-Clause",
+        citation=_MLEARN_CITE,
+        periodic=True,
         sha256={f"{_element}_train.xyz": _sums[0], f"{_element}_test.xyz": _sums[1]},
         # upstream ships JSON with VASP-convention stress; the extxyz here is a conversion
     )
@@ -117,8 +152,7 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     raise DataError(
-        f"no data directory: set {DATA_ENV}, pass data_dir=..., or place the data at "
-        "../shared/data"
+        f"no data directory: set {DATA_ENV}, pass data_dir=..., or place the data at ../shared/data"
     )
 
 
@@ -146,7 +180,7 @@ def load(
     *,
     data_dir: str | os.PathLike | None = None,
     index: str | int = ":",
-    keys: LabelKeys = LabelKeys(),
+    keys: LabelKeys = DEFAULT_KEYS,
     require: Sequence[str] = (),
 ) -> list[ase.Atoms]:
     """Structures of a named dataset split, or of any ASE-readable file.
@@ -158,7 +192,9 @@ def load(
     return load_file(path, index=index, keys=keys, require=require)
 
 
-def isolated_atom_energies(name: str, data_dir_: str | os.PathLike | None = None) -> dict[int, float]:
+def isolated_atom_energies(
+    name: str, data_dir_: str | os.PathLike | None = None
+) -> dict[int, float]:
     """``{Z: E0}`` from the dataset's isolated-atom file (eV)."""
     entry = spec(name)
     if entry.isolated_atoms is None:
@@ -175,7 +211,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(name: str, data_dir_: str | os.PathLike | None = None, *, base_url: str | None = None) -> Path:
+def fetch(
+    name: str, data_dir_: str | os.PathLike | None = None, *, base_url: str | None = None
+) -> Path:
     """Download the missing files of ``name`` into the data directory; verify sha256.
 
     ``base_url`` replaces the upstream location (e.g. a ``file://`` mirror). Files are written
@@ -184,8 +222,9 @@ def fetch(name: str, data_dir_: str | os.PathLike | None = None, *, base_url: st
     entry = spec(name)
     target = (Path(data_dir_) if data_dir_ is not None else data_dir()) / entry.directory
     if not entry.urls and base_url is None:
-        raise DataError(f"dataset {name!r} has no direct download; see its citation: "
-                        f"{entry.citation}")
+        raise DataError(
+            f"dataset {name!r} has no direct download; see its citation: {entry.citation}"
+        )
     target.mkdir(parents=True, exist_ok=True)
     for filename in entry.splits.values():
         path = target / filename

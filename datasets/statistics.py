@@ -57,7 +57,7 @@ def split(items: Sequence, valid_fraction: float, seed: int) -> tuple[list, list
     """Seeded random ``(train, validation)`` split; both parts keep the original order."""
     if not 0 <= valid_fraction < 1:
         raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
-    n_valid = int(round(valid_fraction * len(items)))
+    n_valid = round(valid_fraction * len(items))
     chosen = set(np.random.default_rng(seed).permutation(len(items))[:n_valid].tolist())
     train = [x for i, x in enumerate(items) if i not in chosen]
     valid = [x for i, x in enumerate(items) if i in chosen]

@@ -28,9 +28,14 @@ import numpy as np
 from ase import units
 from ase.build import bulk, fcc100, fcc111
 from ase.calculators.emt import EMT
+from ase.md import velocitydistribution
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
+# ASE >= 3.27 names it thermalize_momenta; older releases MaxwellBoltzmannDistribution
+thermalize = (
+    getattr(velocitydistribution, "thermalize_momenta", None)
+    or velocitydistribution.MaxwellBoltzmannDistribution
+)
 EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
 KINDS = ("bulk_vacancy", "surface", "strained", "md", "alloy")
 
@@ -41,8 +46,9 @@ def _labelled(atoms: ase.Atoms, config_type: str) -> ase.Atoms:
     forces = atoms.get_forces()
     stress = atoms.get_stress(voigt=True)
     out = ase.Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-    out.info.update(REF_energy=float(energy), REF_stress=np.asarray(stress),
-                    config_type=config_type)
+    out.info.update(
+        REF_energy=float(energy), REF_stress=np.asarray(stress), config_type=config_type
+    )
     out.arrays["REF_forces"] = np.asarray(forces)
     return out
 
@@ -90,9 +96,15 @@ def _md(element, rng, temperatures, num, interval=5, timestep_fs=2.0):
         del atoms[int(rng.integers(len(atoms)))]
     temperature = float(rng.choice(temperatures))
     atoms.calc = EMT()
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=0.02, fixcm=False,
-                   rng=rng)
+    thermalize(atoms, temperature_K=temperature, rng=rng)
+    dyn = Langevin(
+        atoms,
+        timestep_fs * units.fs,
+        temperature_K=temperature,
+        friction=0.02,
+        fixcm=False,
+        rng=rng,
+    )
     frames = []
     for _ in range(num):
         dyn.run(interval)
@@ -112,8 +124,9 @@ def generate(
     """EMT-labelled structures of every kind for every element (module docstring)."""
     unknown = [e for e in elements if e not in EMT_ELEMENTS]
     if unknown or not elements:
-        raise ValueError(f"EMT has no parameters for {unknown or 'no element'}; "
-                         f"choose from {EMT_ELEMENTS}")
+        raise ValueError(
+            f"EMT has no parameters for {unknown or 'no element'}; choose from {EMT_ELEMENTS}"
+        )
     rng = np.random.default_rng(seed)
     frames: list[ase.Atoms] = []
     for element in elements:

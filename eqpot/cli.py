@@ -112,8 +112,10 @@ def _data_info(args: argparse.Namespace) -> int:
         print(f"eqpot data info: {error}", file=sys.stderr)
         return 2
     sizes = [len(a) for a in structures]
-    has = {k: sum(1 for a in structures if datasets.labels(a)[k] is not None)
-           for k in ("energy", "forces", "stress")}
+    has = {
+        k: sum(1 for a in structures if datasets.labels(a)[k] is not None)
+        for k in ("energy", "forces", "stress")
+    }
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
     print(f"{len(structures)} structures, {min(sizes)}-{max(sizes)} atoms, elements {elements}")
     print("labels: " + ", ".join(f"{k} {v}" for k, v in has.items()))

@@ -35,7 +35,7 @@ EDGE_MULTIPLE = 64
 
 
 def round_up(value: int, multiple: int) -> int:
-    return max(multiple, int(math.ceil(value / multiple)) * multiple)
+    return max(multiple, math.ceil(value / multiple) * multiple)
 
 
 class Graph(NamedTuple):
@@ -80,7 +80,9 @@ def edge_vectors(graph: Graph, positions: jax.Array | None = None, cells=None) -
     """``(E, 3)`` vectors ``r_receiver - r_sender + shift @ cell`` (Å)."""
     positions = graph.positions if positions is None else positions
     cells = graph.cells if cells is None else cells
-    offsets = jnp.einsum("ek,ekx->ex", graph.shifts.astype(positions.dtype), cells[graph.edge_graph])
+    offsets = jnp.einsum(
+        "ek,ekx->ex", graph.shifts.astype(positions.dtype), cells[graph.edge_graph]
+    )
     return positions[graph.receivers] - positions[graph.senders] + offsets
 
 
@@ -173,15 +175,21 @@ class Budget:
         """The rounded budget that holds ``graphs`` plus one padding graph and node."""
         nodes = sum(g.num_nodes for g in graphs) + 1
         edges = sum(g.num_edges for g in graphs)
-        return cls(round_up(nodes, NODE_MULTIPLE), round_up(edges, EDGE_MULTIPLE),
-                   (n_graph or len(graphs)) + 1)
+        return cls(
+            round_up(nodes, NODE_MULTIPLE),
+            round_up(edges, EDGE_MULTIPLE),
+            (n_graph or len(graphs)) + 1,
+        )
 
     def fits(self, nodes: int, edges: int, graphs: int) -> bool:
         return nodes + 1 <= self.n_node and edges <= self.n_edge and graphs + 1 <= self.n_graph
 
 
 def batch_graphs(
-    graphs: Sequence[GraphData], budget: Budget | None = None, *, padding_length: float = 10.0,
+    graphs: Sequence[GraphData],
+    budget: Budget | None = None,
+    *,
+    padding_length: float = 10.0,
     dtype=np.float64,
 ) -> Graph:
     """Concatenate ``graphs`` and pad them to ``budget`` (default: the smallest that fits).
@@ -235,9 +243,26 @@ def batch_graphs(
             stress[k], has["stress"][k] = graph.stress, True
         node0, edge0 = node0 + nn, edge0 + ne
     return Graph(
-        positions, species, senders, receivers, shifts, cells, node_graph, edge_graph,
-        n_node, n_edge, np.arange(n) < nodes, np.arange(e) < edges, np.arange(g) < len(graphs),
-        energy, forces, stress, weight, has["energy"], has["forces"], has["stress"],
+        positions,
+        species,
+        senders,
+        receivers,
+        shifts,
+        cells,
+        node_graph,
+        edge_graph,
+        n_node,
+        n_edge,
+        np.arange(n) < nodes,
+        np.arange(e) < edges,
+        np.arange(g) < len(graphs),
+        energy,
+        forces,
+        stress,
+        weight,
+        has["energy"],
+        has["forces"],
+        has["stress"],
     )
 
 
@@ -250,8 +275,9 @@ def pack(graphs: Sequence[GraphData], budget: Budget) -> Iterator[list[GraphData
                 f"{graph.source or 'a graph'} ({graph.num_nodes} nodes, {graph.num_edges} "
                 f"edges) alone exceeds {budget}"
             )
-        if current and not budget.fits(nodes + graph.num_nodes, edges + graph.num_edges,
-                                       len(current) + 1):
+        if current and not budget.fits(
+            nodes + graph.num_nodes, edges + graph.num_edges, len(current) + 1
+        ):
             yield current
             current, nodes, edges = [], 0, 0
         current.append(graph)
@@ -260,7 +286,9 @@ def pack(graphs: Sequence[GraphData], budget: Budget) -> Iterator[list[GraphData
         yield current
 
 
-def bucket_budgets(graphs: Sequence[GraphData], batch_size: int, num_buckets: int = 3) -> list[Budget]:
+def bucket_budgets(
+    graphs: Sequence[GraphData], batch_size: int, num_buckets: int = 3
+) -> list[Budget]:
     """A small set of budgets: the largest covers any ``batch_size`` graphs of the set.
 
     Budgets scale the worst case by 1, 1/2, 1/4, ... (rounded), so small batches (e.g. the
@@ -271,8 +299,11 @@ def bucket_budgets(graphs: Sequence[GraphData], batch_size: int, num_buckets: in
     out = []
     for k in range(num_buckets):
         f = 2.0**-k
-        budget = Budget(round_up(int(top.n_node * f), NODE_MULTIPLE),
-                        round_up(int(top.n_edge * f), EDGE_MULTIPLE), top.n_graph)
+        budget = Budget(
+            round_up(int(top.n_node * f), NODE_MULTIPLE),
+            round_up(int(top.n_edge * f), EDGE_MULTIPLE),
+            top.n_graph,
+        )
         if budget not in out:
             out.append(budget)
     return out
@@ -289,8 +320,12 @@ def smallest_fitting(budgets: Sequence[Budget], graphs: Sequence[GraphData]) -> 
 
 
 def iterate_batches(
-    graphs: Sequence[GraphData], batch_size: int, *, seed: int | None = None,
-    budgets: Sequence[Budget] | None = None, padding_length: float = 10.0,
+    graphs: Sequence[GraphData],
+    batch_size: int,
+    *,
+    seed: int | None = None,
+    budgets: Sequence[Budget] | None = None,
+    padding_length: float = 10.0,
 ) -> Iterable[Graph]:
     """Batches of ``batch_size`` graphs (shuffled by ``seed`` if given), each padded to the
     smallest bucket that holds it."""

@@ -20,8 +20,10 @@ def _structures():
 
 def _graphs():
     type_map = [1, 6, 8, 29]
-    return [eg.graph_from_atoms(s, CUTOFF, type_map, energy=float(k), source=f"s{k}")
-            for k, s in enumerate(_structures())]
+    return [
+        eg.graph_from_atoms(s, CUTOFF, type_map, energy=float(k), source=f"s{k}")
+        for k, s in enumerate(_structures())
+    ]
 
 
 def _energy(positions, cells, graph):
@@ -36,9 +38,11 @@ def _energy(positions, cells, graph):
 
 def test_padded_and_unpadded_batches_agree():
     graphs = _graphs()
-    tight = eg.batch_graphs(graphs, eg.Budget(sum(g.num_nodes for g in graphs) + 1,
-                                              sum(g.num_edges for g in graphs), 4),
-                            padding_length=CUTOFF)
+    tight = eg.batch_graphs(
+        graphs,
+        eg.Budget(sum(g.num_nodes for g in graphs) + 1, sum(g.num_edges for g in graphs), 4),
+        padding_length=CUTOFF,
+    )
     padded = eg.batch_graphs(graphs, eg.Budget(136, 1024, 6), padding_length=CUTOFF)
     assert int(tight.edge_mask.sum()) == tight.senders.shape[0]  # no padding edges at all
     assert padded.shape_key == (136, 1024, 6)
@@ -89,8 +93,11 @@ def test_shape_counter_counts_compilations_and_prefetch():
     graphs = _graphs()
     counter = eg.ShapeCounter(lambda g: _energy(g.positions, g.cells, g))
     budget = eg.Budget(136, 1024, 4)
-    batches = [eg.batch_graphs(graphs, budget), eg.batch_graphs(graphs[::-1], budget),
-               eg.batch_graphs(graphs)]
+    batches = [
+        eg.batch_graphs(graphs, budget),
+        eg.batch_graphs(graphs[::-1], budget),
+        eg.batch_graphs(graphs),
+    ]
     values = [float(counter(b)) for b in eg.prefetch(iter(batches), size=2)]
     assert counter.count == 2  # two distinct shapes
     assert values[0] == pytest.approx(values[1]) == pytest.approx(values[2])

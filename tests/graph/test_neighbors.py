@@ -8,7 +8,14 @@ from eqpot.graph import neighbor_list
 
 
 def _edge_set(i, j, s):
-    return sorted(zip(np.asarray(i).tolist(), np.asarray(j).tolist(), map(tuple, np.asarray(s).tolist())))
+    return sorted(
+        zip(
+            np.asarray(i).tolist(),
+            np.asarray(j).tolist(),
+            map(tuple, np.asarray(s).tolist()),
+            strict=False,
+        )
+    )
 
 
 def _random_cells():
@@ -16,7 +23,10 @@ def _random_cells():
     for k in range(8):
         cell = rng.normal(scale=0.6, size=(3, 3)) + np.eye(3) * rng.uniform(2.0, 6.0)
         n = int(rng.integers(1, 9))
-        yield ase.Atoms("Cu" * n, cell=cell, pbc=True, scaled_positions=rng.uniform(size=(n, 3))), 3.5 + k % 3
+        yield (
+            ase.Atoms("Cu" * n, cell=cell, pbc=True, scaled_positions=rng.uniform(size=(n, 3))),
+            3.5 + k % 3,
+        )
 
 
 def _special():
@@ -28,12 +38,22 @@ def _special():
     mol.cell = [50.0, 50.0, 50.0]  # a molecule file's box, pbc F F F
     yield mol, 3.0
     yield ase.build.molecule("CH3CH2OH"), 3.0
-    yield ase.Atoms("Cu3", positions=[[0, 0, 0], [1.2, 0.3, 0], [2.4, 0, 0.5]],
-                    cell=[3.0, 0, 0], pbc=[True, False, False]), 4.0
+    yield (
+        ase.Atoms(
+            "Cu3",
+            positions=[[0, 0, 0], [1.2, 0.3, 0], [2.4, 0, 0.5]],
+            cell=[3.0, 0, 0],
+            pbc=[True, False, False],
+        ),
+        4.0,
+    )
 
 
-@pytest.mark.parametrize("case", list(_random_cells()) + list(_special()),
-                         ids=lambda c: f"{c[0].get_chemical_formula()}-{''.join('TF'[not p] for p in c[0].pbc)}")
+@pytest.mark.parametrize(
+    "case",
+    list(_random_cells()) + list(_special()),
+    ids=lambda c: f"{c[0].get_chemical_formula()}-{''.join('TF'[not p] for p in c[0].pbc)}",
+)
 def test_same_edges_and_shifts_as_ase(case):
     atoms, cutoff = case
     ours = neighbor_list(atoms, cutoff)
