@@ -40,24 +40,39 @@ def main() -> None:
     for _ in range(args.repeats):
         t0 = time.perf_counter()
         graphs = [
-            eg.graph_from_atoms(a, args.cutoff, type_map, energy=a.info["REF_energy"],
-                                forces=a.arrays["REF_forces"], source=a.info["source"])
+            eg.graph_from_atoms(
+                a,
+                args.cutoff,
+                type_map,
+                energy=a.info["REF_energy"],
+                forces=a.arrays["REF_forces"],
+                source=a.info["source"],
+            )
             for a in structures
         ]
         build.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        batches = list(eg.iterate_batches(graphs, args.batch_size, seed=0,
-                                          padding_length=args.cutoff))
+        batches = list(
+            eg.iterate_batches(graphs, args.batch_size, seed=0, padding_length=args.cutoff)
+        )
         batch.append(time.perf_counter() - t0)
     shapes = sorted({b.shape_key for b in batches})
     result = {
-        "dataset": args.dataset, "split": args.split, "structures": len(structures),
-        "cutoff": args.cutoff, "batch_size": args.batch_size, "batches": len(batches),
-        "shapes": shapes, "read_s": t_read,
-        "neighbour_lists_s": statistics.median(build), "batching_s": statistics.median(batch),
+        "dataset": args.dataset,
+        "split": args.split,
+        "structures": len(structures),
+        "cutoff": args.cutoff,
+        "batch_size": args.batch_size,
+        "batches": len(batches),
+        "shapes": shapes,
+        "read_s": t_read,
+        "neighbour_lists_s": statistics.median(build),
+        "batching_s": statistics.median(batch),
         "edges": int(np.sum([g.num_edges for g in graphs])),
-        "machine": platform.machine(), "processor": platform.processor(),
-        "cpus": __import__("os").cpu_count(), "jax": jax.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": __import__("os").cpu_count(),
+        "jax": jax.__version__,
         "date": time.strftime("%Y-%m-%d"),
     }
     print(json.dumps(result, indent=2))

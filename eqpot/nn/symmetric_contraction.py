@@ -1,0 +1,110 @@
+"""MACE's symmetric contraction (the product basis; Batatia et al. 2022, eqs. 10-11).
+
+For node features ``A`` (``C`` channels of the irreps ``X``, one copy of each) and each
+output irrep ``L``:
+
+    B_{c, L} = sum_{nu=1..correlation} sum_p  w^{(nu)}_{z, p, c}
+               sum_{i_1..i_nu} U^{(nu, L)}_{i_1..i_nu, p} A_{c, i_1} ... A_{c, i_nu}
+
+where ``U^{(nu, L)}`` spans the ``L`` part of the *symmetric* ``nu``-th tensor power of ``X``
+(the generalised Clebsch-Gordan coefficients; e3nn-jax's
+``reduced_symmetric_tensor_product_basis``), ``p`` runs over its copies of ``L`` and the
+weights depend on the element ``z`` of the node (``(n_elements, n_paths, C)`` per ``nu``).
+Evaluated Horner-style from the highest order down, contracting one ``A`` at a time, so
+``nu``-fold products are never formed for all ``i``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@functools.cache
+def _basis(irreps_in: str, degree: int, ir_out: str) -> np.ndarray:
+    basis = e3nn.reduced_symmetric_tensor_product_basis(
+        e3nn.Irreps(irreps_in), degree, keep_ir=[e3nn.Irrep(ir_out)]
+    )
+    mul = basis.irreps.count(e3nn.Irrep(ir_out))
+    array = np.asarray(basis.array)  # (d,)*degree + (mul * dim,)
+    return array.reshape((*array.shape[:-1], mul, e3nn.Irrep(ir_out).dim))
+
+
+@dataclasses.dataclass(frozen=True)
+class SymmetricContractionSpec:
+    """Irreps and path counts; ``num_paths[L][nu-1]`` copies of ``L`` at order ``nu``."""
+
+    irreps_in: e3nn.Irreps
+    irreps_out: e3nn.Irreps
+    correlation: int
+    num_paths: dict
+
+    @classmethod
+    def build(cls, irreps_in, irreps_out, correlation: int) -> SymmetricContractionSpec:
+        irreps_in = e3nn.Irreps(irreps_in)
+        irreps_out = e3nn.Irreps(irreps_out)
+        if any(mul != 1 for mul, _ in irreps_in) or any(mul != 1 for mul, _ in irreps_out):
+            raise ValueError(
+                "symmetric contraction: irreps are per channel, one copy each; "
+                f"got {irreps_in} -> {irreps_out}"
+            )
+        if correlation < 1:
+            raise ValueError(f"correlation must be >= 1, got {correlation}")
+        paths = {
+            str(ir): tuple(
+                _basis(str(irreps_in), nu, str(ir)).shape[-2] for nu in range(1, correlation + 1)
+            )
+            for _, ir in irreps_out
+        }
+        return cls(irreps_in, irreps_out, correlation, paths)
+
+    def weight_shapes(self, num_elements: int, channels: int) -> dict:
+        """``{(L, nu): (num_elements, paths, channels)}`` for every order with paths."""
+        return {
+            (ir, nu): (num_elements, count, channels)
+            for ir, counts in self.num_paths.items()
+            for nu, count in enumerate(counts, start=1)
+            if count
+        }
+
+    def num_weights(self, num_elements: int, channels: int) -> int:
+        return sum(int(np.prod(s)) for s in self.weight_shapes(num_elements, channels).values())
+
+
+def symmetric_contraction(
+    spec: SymmetricContractionSpec,
+    features: jax.Array,
+    species: jax.Array,
+    weights: dict,
+) -> jax.Array:
+    """Apply the contraction.
+
+    Args:
+        features: ``(N, C, irreps_in.dim)`` (channels first).
+        species: ``(N,)`` element indices.
+        weights: ``{(L, nu): (n_elements, paths, C)}`` as :meth:`weight_shapes` lists.
+
+    Returns:
+        ``(N, C, irreps_out.dim)``.
+    """
+    outputs = []
+    for _, ir in spec.irreps_out:
+        out = None
+        for nu in range(spec.correlation, 0, -1):
+            key = (str(ir), nu)
+            if key in weights:
+                u = jnp.asarray(_basis(str(spec.irreps_in), nu, str(ir)), features.dtype)
+                w = weights[key][species]  # (N, paths, C)
+                term = jnp.einsum("...pm,npc->nc...m", u, w)  # (N, C, d..., dim)
+                out = term if out is None else out + term
+            if out is not None:  # contract one copy of A: removes the last input index
+                out = jnp.einsum("nc...im,nci->nc...m", out, features)
+        if out is None:
+            out = jnp.zeros((*features.shape[:2], ir.dim), features.dtype)
+        outputs.append(out)
+    return jnp.concatenate(outputs, axis=-1)
