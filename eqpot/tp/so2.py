@@ -193,6 +193,11 @@ class SO2Product(TensorProduct):
         """
         if cg.mode != self.mode or cg.irreps_in1 != self.irreps_in1:
             raise ValueError("so2.weights_from_cg: CG product must share mode and first operand")
+        if any(mul != 1 or ir.p != (-1) ** ir.l for mul, ir in cg.irreps_in2):
+            raise ValueError(
+                f"so2.weights_from_cg: the CG second operand must be harmonics 1x0e+1x1o+..., "
+                f"got {cg.irreps_in2}"
+            )
         cg_weights = jnp.asarray(cg_weights)
         batch = cg_weights.shape[:-1]
         sh_y = so3.spherical_harmonics(cg.irreps_in2.lmax, np.array([0.0, 1.0, 0.0]))
