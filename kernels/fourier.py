@@ -17,22 +17,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._impl import resolve_impl
+from ._layout import MLLayout
 
 __all__ = ["FourierOperand", "gaunt_fourier"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class FourierOperand:
+class FourierOperand(MLLayout):
     """Tables of one operand: ``gather[m, l]`` as in :class:`kernels.s2grid.GridTables`,
     ``beta[m, l, u]`` and ``alpha`` (``[m, v]`` for inputs, ``[v, m]`` for the output)."""
 
-    gather: np.ndarray
     beta: np.ndarray
     alpha: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.gather.max())
 
 
 def _complex_dtype(dtype) -> jnp.dtype:
@@ -41,18 +37,16 @@ def _complex_dtype(dtype) -> jnp.dtype:
 
 def _to_fourier(x: jnp.ndarray, op: FourierOperand) -> jnp.ndarray:
     cdtype = _complex_dtype(x.dtype)
-    padded = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], 1), x.dtype)], axis=-1)
-    xml = padded[..., op.gather].astype(cdtype)
+    xml = op.to_ml(x).astype(cdtype)
     g = jnp.einsum("...ml,mlu->...um", xml, jnp.asarray(op.beta, cdtype))
     return g @ jnp.asarray(op.alpha, cdtype)  # (..., u, v)
 
 
 def _from_fourier(h: jnp.ndarray, op: FourierOperand, dtype) -> jnp.ndarray:
     g = h @ jnp.asarray(op.alpha, h.dtype)  # (..., u, m)
-    out_ml = jnp.einsum("...um,mlu->...ml", g, jnp.asarray(op.beta, h.dtype)).real.astype(dtype)
-    flat = out_ml.reshape((*out_ml.shape[:-2], -1))
-    order = np.argsort(op.gather.reshape(-1), kind="stable")[: op.dim]
-    return flat[..., order]
+    return op.from_ml(
+        jnp.einsum("...um,mlu->...ml", g, jnp.asarray(op.beta, h.dtype)).real.astype(dtype)
+    )
 
 
 def gaunt_fourier(

@@ -18,12 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._impl import resolve_impl
+from ._layout import MLLayout
 
 __all__ = ["GridTables", "from_grid", "gaunt_s2grid", "to_grid"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class GridTables:
+class GridTables(MLLayout):
     """Separable synthesis/analysis tables of one operand.
 
     ``gather[m, l]``: index into ``concat(x, [0])`` of coefficient ``(l, m)`` (the zero slot
@@ -32,23 +33,13 @@ class GridTables:
     ``azimuth`` already carry the quadrature weights and the ``1/4pi``.
     """
 
-    gather: np.ndarray
     polar: np.ndarray
     azimuth: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.gather.max())
-
-
-def _to_ml(x: jnp.ndarray, gather: np.ndarray) -> jnp.ndarray:
-    padded = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], 1), x.dtype)], axis=-1)
-    return padded[..., gather]
 
 
 def to_grid(x: jnp.ndarray, tables: GridTables) -> jnp.ndarray:
     """Values ``(..., res_beta, res_alpha)`` of ``sum x_lm Y^l_m`` on the grid."""
-    xml = _to_ml(x, tables.gather)
+    xml = tables.to_ml(x)
     f = jnp.einsum("...ml,tml->...tm", xml, jnp.asarray(tables.polar, x.dtype))
     return f @ jnp.asarray(tables.azimuth, x.dtype)
 
@@ -56,11 +47,9 @@ def to_grid(x: jnp.ndarray, tables: GridTables) -> jnp.ndarray:
 def from_grid(values: jnp.ndarray, tables: GridTables) -> jnp.ndarray:
     """Coefficients ``(..., dim)`` of grid values, with the weights inside ``tables``."""
     g = values @ jnp.asarray(tables.azimuth.T, values.dtype)
-    out_ml = jnp.einsum("...tm,tml->...ml", g, jnp.asarray(tables.polar, values.dtype))
-    flat = out_ml.reshape((*out_ml.shape[:-2], -1))
-    valid = tables.gather.reshape(-1)
-    order = np.argsort(valid, kind="stable")[: tables.dim]
-    return flat[..., order]
+    return tables.from_ml(
+        jnp.einsum("...tm,tml->...ml", g, jnp.asarray(tables.polar, values.dtype))
+    )
 
 
 def gaunt_s2grid(

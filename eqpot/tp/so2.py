@@ -164,19 +164,17 @@ class SO2Product(TensorProduct):
         return e3nn.s2_irreps(lmax)
 
     # -- execution ------------------------------------------------------------------
-    def _wigner(self, irs, rotation):
-        blocks = so3.wigner_D_list(max(ir.l for ir in irs), rotation)
-        return so3.block_diagonal([blocks[ir.l] for ir in irs])
 
     def _apply(self, x1, x2, weights, impl):
         if weights is None:
             raise ValueError(f"so2: weights are required (num_weights={self.num_weights})")
         rotation = so3.rotation_to_y(x2.array)
-        x = channels_first(x1)
+        lmax = max(ir.l for ir in self.irs_in + self.irs_out)
+        blocks = so3.wigner_D_list(lmax, rotation)
         y = kernels.so2_convolution(
-            x,
-            self._wigner(self.irs_in, rotation),
-            self._wigner(self.irs_out, rotation),
+            channels_first(x1),
+            so3.block_diagonal([blocks[ir.l] for ir in self.irs_in]),
+            so3.block_diagonal([blocks[ir.l] for ir in self.irs_out]),
             self.layout,
             weights,
             impl=impl,
