@@ -228,7 +228,8 @@ def fetch(
     target.mkdir(parents=True, exist_ok=True)
     for filename in entry.splits.values():
         path = target / filename
-        if path.exists() and sha256(path) == entry.sha256.get(filename, sha256(path)):
+        expected = entry.sha256.get(filename)
+        if path.exists() and (expected is None or sha256(path) == expected):
             continue
         url = f"{base_url.rstrip('/')}/{filename}" if base_url else entry.urls[filename]
         fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")

@@ -38,10 +38,8 @@ class NeighborList:
 def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float):
     """A box equal to ``cell`` in periodic directions and harmless in the others."""
     periodic = [cell[k] for k in range(3) if pbc[k]]
-    if np.any(pbc):
-        volume_part = np.linalg.matrix_rank(np.array(periodic), tol=1e-9)
-        if volume_part < len(periodic):
-            raise ValueError(f"the periodic cell vectors {np.array(periodic)} are degenerate")
+    if np.any(pbc) and np.linalg.matrix_rank(np.array(periodic), tol=1e-9) < len(periodic):
+        raise ValueError(f"the periodic cell vectors {np.array(periodic)} are degenerate")
     basis = [v / np.linalg.norm(v) for v in periodic]
     box = np.array(cell, dtype=np.float64)
     extent = np.ptp(positions, axis=0) if len(positions) else np.zeros(3)
@@ -56,8 +54,9 @@ def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff
                 basis.append(v)
                 box[k] = v * length
                 break
-    if np.linalg.det(box) < 0:  # keep a right-handed box for the cell-list search
-        k = int(np.argmin(pbc))
+    if np.linalg.det(box) < 0 and not np.all(pbc):
+        # orient the replacement vector like a right-handed box; never touch a periodic one
+        k = int(np.flatnonzero(~pbc)[0])
         box[k] = -box[k]
     return box
 

@@ -30,6 +30,16 @@ def _random_cells():
 
 
 def _special():
+    left = np.diag([3.0, 3.5, -4.0]) + np.random.default_rng(3).normal(scale=0.3, size=(3, 3))
+    yield (
+        ase.Atoms(
+            "Cu3",
+            cell=left,
+            pbc=True,
+            scaled_positions=np.random.default_rng(4).uniform(size=(3, 3)),
+        ),
+        4.0,
+    )
     slab = ase.build.fcc111("Cu", (2, 2, 3), vacuum=6.0)
     slab.rattle(0.05, seed=1)
     yield slab, 4.0
