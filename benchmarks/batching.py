@@ -52,9 +52,7 @@ def main() -> None:
         ]
         build.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        batches = list(
-            eg.iterate_batches(graphs, args.batch_size, seed=0, padding_length=args.cutoff)
-        )
+        batches = list(eg.iterate_batches(graphs, args.batch_size, seed=0))
         batch.append(time.perf_counter() - t0)
     shapes = sorted({b.shape_key for b in batches})
     result = {

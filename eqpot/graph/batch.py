@@ -101,6 +101,7 @@ class GraphData:
     stress: np.ndarray | None = None
     weight: float = 1.0
     source: str = ""
+    cutoff: float = 0.0
 
     @property
     def num_nodes(self) -> int:
@@ -153,6 +154,7 @@ def graph_from_atoms(
         stress=stress_matrix,
         weight=weight,
         source=source,
+        cutoff=float(cutoff),
     )
 
 
@@ -189,13 +191,20 @@ def batch_graphs(
     graphs: Sequence[GraphData],
     budget: Budget | None = None,
     *,
-    padding_length: float = 10.0,
+    padding_length: float | None = None,
     dtype=np.float64,
 ) -> Graph:
     """Concatenate ``graphs`` and pad them to ``budget`` (default: the smallest that fits).
 
-    ``padding_length`` (Å) must be at least the model's cutoff (see the module docstring).
+    ``padding_length`` (Å; default: the largest cutoff the graphs were built with) must be
+    at least that cutoff, so padding edges lie outside it (see the module docstring).
     """
+    cutoff = max((g.cutoff for g in graphs), default=0.0)
+    padding_length = cutoff if padding_length is None else padding_length
+    if not padding_length > 0 or padding_length < cutoff:
+        raise ValueError(
+            f"padding_length {padding_length} must be positive and >= the cutoff {cutoff}"
+        )
     budget = budget or Budget.for_graphs(graphs)
     nodes = sum(g.num_nodes for g in graphs)
     edges = sum(g.num_edges for g in graphs)
@@ -325,7 +334,7 @@ def iterate_batches(
     *,
     seed: int | None = None,
     budgets: Sequence[Budget] | None = None,
-    padding_length: float = 10.0,
+    padding_length: float | None = None,
 ) -> Iterable[Graph]:
     """Batches of ``batch_size`` graphs (shuffled by ``seed`` if given), each padded to the
     smallest bucket that holds it."""

@@ -62,7 +62,14 @@ def test_padded_and_unpadded_batches_agree():
 
 def test_budget_rounding_and_layout():
     graphs = _graphs()
-    batch = eg.batch_graphs(graphs)
+    batch = eg.batch_graphs(graphs)  # padding length defaults to the graphs' cutoff
+    pad = ~np.asarray(batch.edge_mask)
+    assert pad.any()
+    np.testing.assert_allclose(
+        np.linalg.norm(np.asarray(eg.edge_vectors(batch))[pad], axis=-1), CUTOFF
+    )
+    with pytest.raises(ValueError, match="padding_length"):
+        eg.batch_graphs(graphs, padding_length=CUTOFF / 2)
     assert batch.positions.shape[0] % eg.NODE_MULTIPLE == 0
     assert batch.senders.shape[0] % eg.EDGE_MULTIPLE == 0
     assert list(batch.n_node[:3]) == [g.num_nodes for g in graphs]
