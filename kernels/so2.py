@@ -56,10 +56,6 @@ def _apply(x: jnp.ndarray, w: jnp.ndarray, mode: str) -> jnp.ndarray:
     return jnp.einsum("...cl,...lLc->...cL", x, w)
 
 
-def _gather_weights(padded: jnp.ndarray, index: np.ndarray) -> jnp.ndarray:
-    return padded[..., index]
-
-
 def so2_convolution(
     x: jnp.ndarray,
     d_in: jnp.ndarray,
@@ -84,12 +80,12 @@ def so2_convolution(
     padded = jnp.concatenate([weights, jnp.zeros((*weights.shape[:-1], 1), weights.dtype)], -1)
     pieces = []
     for block in layout.blocks:
-        w_r = _gather_weights(padded, block.real)
+        w_r = padded[..., block.real]
         xp = xr[..., block.plus_in]
         if block.minus_in is None:
             pieces.append(_apply(xp, w_r, layout.mode))
             continue
-        w_i = _gather_weights(padded, block.imag)
+        w_i = padded[..., block.imag]
         xm = xr[..., block.minus_in]
         pieces.append(_apply(xp, w_r, layout.mode) - _apply(xm, w_i, layout.mode))
         pieces.append(_apply(xm, w_r, layout.mode) + _apply(xp, w_i, layout.mode))

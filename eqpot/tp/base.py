@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import e3nn_jax as e3nn
@@ -46,10 +47,7 @@ class WeightBlock:
 
     @property
     def size(self) -> int:
-        size = 1
-        for s in self.shape:
-            size *= s
-        return size
+        return math.prod(self.shape)
 
 
 def as_irreps_array(x, irreps: e3nn.Irreps, name: str) -> e3nn.IrrepsArray:
