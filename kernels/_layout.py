@@ -18,7 +18,7 @@ class MLLayout:
 
     @property
     def dim(self) -> int:
-        return int(self.gather.max())
+        return self.gather.shape[1] ** 2  # (lmax + 1)^2; gather is [2 lmax + 1, lmax + 1]
 
     @functools.cached_property
     def scatter(self) -> np.ndarray:

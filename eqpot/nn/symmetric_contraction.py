@@ -12,6 +12,12 @@ where ``U^{(nu, L)}`` spans the ``L`` part of the *symmetric* ``nu``-th tensor p
 weights depend on the element ``z`` of the node (``(n_elements, n_paths, C)`` per ``nu``).
 Evaluated Horner-style from the highest order down, contracting one ``A`` at a time, so
 ``nu``-fold products are never formed for all ``i``.
+
+Two bases span the same functions: ``"symmetric"`` (the reduced basis, one weight per
+independent symmetric coupling) and ``"ordered"`` (mace-torch's ``U_matrix_real``: every
+ordered chain of couplings ``((i_1 x i_2) -> k_2 x i_3) -> ... -> L``, so permutations of
+the same irreps, and chains through antisymmetric intermediates that vanish on ``A x A``,
+carry their own weights). ``"ordered"`` reproduces mace-torch's parameter count.
 """
 
 from __future__ import annotations
@@ -24,9 +30,43 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from eqpot import so3
+
+BASES = ("symmetric", "ordered")
+
 
 @functools.cache
-def _basis(irreps_in: str, degree: int, ir_out: str) -> np.ndarray:
+def _ordered_states(irreps_in: str, degree: int) -> tuple:
+    """Every ordered coupling chain of ``degree`` inputs: ``(irrep, (d,)*degree + (dim,))``."""
+    irreps = e3nn.Irreps(irreps_in)
+    embeddings, offset = [], 0
+    for mul, ir in irreps:
+        for _ in range(mul):
+            e = np.zeros((irreps.dim, ir.dim))
+            e[offset : offset + ir.dim] = np.eye(ir.dim)
+            embeddings.append((ir, e))
+            offset += ir.dim
+    if degree == 1:
+        return tuple(embeddings)
+    states = []
+    for ir_a, t in _ordered_states(irreps_in, degree - 1):
+        for ir_b, e in embeddings:
+            for ir_c in ir_a * ir_b:
+                cg = so3.clebsch_gordan(ir_a.l, ir_b.l, ir_c.l) * np.sqrt(ir_c.dim)
+                states.append((ir_c, np.einsum("...i,jm,imn->...jn", t, e, cg)))
+    return tuple(states)
+
+
+@functools.cache
+def _basis(irreps_in: str, degree: int, ir_out: str, basis: str = "symmetric") -> np.ndarray:
+    """``U`` of shape ``(d,)*degree + (paths, dim_out)``."""
+    if basis == "ordered":
+        target = e3nn.Irrep(ir_out)
+        chains = [t for ir, t in _ordered_states(irreps_in, degree) if ir == target]
+        d = e3nn.Irreps(irreps_in).dim
+        if not chains:
+            return np.zeros((d,) * degree + (0, target.dim))
+        return np.stack(chains, axis=-2)
     basis = e3nn.reduced_symmetric_tensor_product_basis(
         e3nn.Irreps(irreps_in), degree, keep_ir=[e3nn.Irrep(ir_out)]
     )
@@ -43,9 +83,12 @@ class SymmetricContractionSpec:
     irreps_out: e3nn.Irreps
     correlation: int
     num_paths: dict
+    basis: str = "symmetric"
 
     @classmethod
-    def build(cls, irreps_in, irreps_out, correlation: int) -> SymmetricContractionSpec:
+    def build(
+        cls, irreps_in, irreps_out, correlation: int, basis: str = "symmetric"
+    ) -> SymmetricContractionSpec:
         irreps_in = e3nn.Irreps(irreps_in)
         irreps_out = e3nn.Irreps(irreps_out)
         if any(mul != 1 for mul, _ in irreps_in) or any(mul != 1 for mul, _ in irreps_out):
@@ -53,15 +96,18 @@ class SymmetricContractionSpec:
                 "symmetric contraction: irreps are per channel, one copy each; "
                 f"got {irreps_in} -> {irreps_out}"
             )
+        if basis not in BASES:
+            raise ValueError(f"symmetric contraction: basis must be one of {BASES}, got {basis!r}")
         if correlation < 1:
             raise ValueError(f"correlation must be >= 1, got {correlation}")
         paths = {
             str(ir): tuple(
-                _basis(str(irreps_in), nu, str(ir)).shape[-2] for nu in range(1, correlation + 1)
+                _basis(str(irreps_in), nu, str(ir), basis).shape[-2]
+                for nu in range(1, correlation + 1)
             )
             for _, ir in irreps_out
         }
-        return cls(irreps_in, irreps_out, correlation, paths)
+        return cls(irreps_in, irreps_out, correlation, paths, basis)
 
     def weight_shapes(self, num_elements: int, channels: int) -> dict:
         """``{(L, nu): (num_elements, paths, channels)}`` for every order with paths."""
@@ -98,7 +144,8 @@ def symmetric_contraction(
         for nu in range(spec.correlation, 0, -1):
             key = (str(ir), nu)
             if key in weights:
-                u = jnp.asarray(_basis(str(spec.irreps_in), nu, str(ir)), features.dtype)
+                u = _basis(str(spec.irreps_in), nu, str(ir), spec.basis)
+                u = jnp.asarray(u, features.dtype)
                 w = weights[key][species]  # (N, paths, C)
                 term = jnp.einsum("...pm,npc->nc...m", u, w)  # (N, C, d..., dim)
                 out = term if out is None else out + term

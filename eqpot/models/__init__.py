@@ -1,0 +1,44 @@
+"""Interatomic potentials on :mod:`eqpot.tp`: MACE, eSCN and TensorNet (Flax NNX).
+
+``build(name, num_elements=..., **hyperparameters)`` makes a model; :class:`Potential` wraps
+any of them with energy, forces, stress, virials and Hessians.
+"""
+
+from __future__ import annotations
+
+from flax import nnx
+
+from eqpot.models.mace import MACE, MACEConfig
+from eqpot.models.potential import Potential
+from eqpot.models.predict import Predictions, hessian, predict
+
+MODELS = {"mace": (MACE, MACEConfig)}
+
+
+def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.0, **config):
+    """Build model ``name`` from hyperparameters (unknown names are errors)."""
+    import dataclasses
+    import difflib
+
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    cls, config_cls = MODELS[name]
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    for key in config:
+        if key not in fields:
+            hint = difflib.get_close_matches(key, fields, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ValueError(f"{name}: unknown hyperparameter {key!r}{extra}")
+    for key in ("radial_MLP",):
+        if key in config:
+            config[key] = tuple(config[key])
+    return cls(
+        config_cls(**config),
+        atomic_energies=atomic_energies,
+        scale=scale,
+        shift=shift,
+        rngs=nnx.Rngs(seed),
+    )
+
+
+__all__ = ["MACE", "MODELS", "MACEConfig", "Potential", "Predictions", "build", "hessian", "predict"]

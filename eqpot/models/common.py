@@ -1,0 +1,53 @@
+"""What every model shares: dtypes, non-trainable constants and the energy head.
+
+Every model maps a :class:`eqpot.graph.Graph` to per-atom energies
+
+    E_i = E0(z_i) + scale * e_i + shift
+
+where ``e_i`` is the network's output, ``E0`` the isolated-atom energies (eV) and
+``scale``/``shift`` the training-set statistics (MACE's ``ScaleShiftBlock``). These three are
+:class:`Constant` variables, not trainable parameters.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+def as_dtype(name: str):
+    """``"float32"``/``"float64"`` -> dtype; float64 needs ``jax_enable_x64``."""
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {name!r}")
+    if name == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "dtype float64 needs jax_enable_x64: call jax.config.update('jax_enable_x64', True) "
+            "before building the model, or use dtype='float32'"
+        )
+    return DTYPES[name]
+
+
+class Constant(nnx.Variable):
+    """A model constant (E0s, scale, shift): saved with the model, never trained."""
+
+
+class EnergyHead(nnx.Module):
+    """``E_i = E0[z_i] + scale * e_i + shift`` (eV)."""
+
+    def __init__(self, num_elements: int, atomic_energies, scale: float, shift: float, dtype):
+        e0 = np.zeros(num_elements) if atomic_energies is None else np.asarray(atomic_energies)
+        if e0.shape != (num_elements,):
+            raise ValueError(
+                f"atomic_energies has shape {e0.shape}, expected ({num_elements},) "
+                "(one isolated-atom energy per element of the type map)"
+            )
+        self.atomic_energies = Constant(jnp.asarray(e0, dtype))
+        self.scale = Constant(jnp.asarray(scale, dtype))
+        self.shift = Constant(jnp.asarray(shift, dtype))
+
+    def __call__(self, energy: jax.Array, species: jax.Array) -> jax.Array:
+        return self.atomic_energies[...][species] + self.scale[...] * energy + self.shift[...]

@@ -1,0 +1,80 @@
+"""One prediction wrapper for every model: energy, forces, stress, virials, Hessian.
+
+For per-atom energies ``E_i`` from a model, with a symmetric strain ``eps`` per graph applied
+to positions and cell (``r -> r (1 + eps)``, cell rows ``c -> c (1 + eps)``):
+
+    E = sum_i E_i                       (eV, per graph)
+    F_i = -dE/dr_i                      (eV/Å)
+    W = -dE/deps                        (virial, eV)
+    sigma = (1/V) dE/deps               (stress, eV/Å^3, ASE's sign; V = |det cell|)
+
+Graphs without a cell volume (molecules) get zero stress. The Hessian ``d^2E/dr dr``
+(eV/Å^2) is formed for one graph at a time (small systems).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from eqpot.graph import Graph
+
+
+class Predictions(NamedTuple):
+    """Model outputs for a padded batch (padding rows are zero)."""
+
+    energy: jax.Array  # (G,)
+    node_energy: jax.Array  # (N,)
+    forces: jax.Array  # (N, 3)
+    virials: jax.Array  # (G, 3, 3)
+    stress: jax.Array  # (G, 3, 3)
+
+
+def _strained(graph: Graph, positions, strain) -> Graph:
+    sym = 0.5 * (strain + jnp.swapaxes(strain, -1, -2))
+    eye = jnp.eye(3, dtype=positions.dtype)
+    positions = jnp.einsum("ni,nij->nj", positions, eye + sym[graph.node_graph])
+    cells = jnp.einsum("gij,gjk->gik", graph.cells.astype(positions.dtype), eye + sym)
+    return graph._replace(positions=positions, cells=cells)
+
+
+def _node_energies(graphdef, state, graph: Graph) -> jax.Array:
+    model = nnx.merge(graphdef, state)
+    return jnp.where(graph.node_mask, model(graph), 0.0)
+
+
+def predict(graphdef, state, graph: Graph, dtype=None) -> Predictions:
+    """Energies, forces, virials and stress of every graph in ``graph`` (pure; jit it)."""
+    dtype = dtype or jax.tree_util.tree_leaves(state)[0].dtype
+    positions = graph.positions.astype(dtype)
+    n_graph = graph.cells.shape[0]
+
+    def total(pos, strain):
+        node = _node_energies(graphdef, state, _strained(graph, pos, strain))
+        per_graph = jax.ops.segment_sum(node, graph.node_graph, num_segments=n_graph)
+        return per_graph.sum(), (per_graph, node)
+
+    strain = jnp.zeros((n_graph, 3, 3), dtype)
+    (d_pos, d_strain), (energy, node) = jax.grad(total, argnums=(0, 1), has_aux=True)(
+        positions, strain
+    )
+    volume = jnp.abs(jnp.linalg.det(graph.cells.astype(dtype)))
+    safe = jnp.where(volume > 0, volume, 1.0)[:, None, None]
+    stress = jnp.where(volume[:, None, None] > 0, d_strain / safe, 0.0)
+    mask = graph.node_mask[:, None]
+    return Predictions(energy, node, jnp.where(mask, -d_pos, 0.0), -d_strain, stress)
+
+
+def hessian(graphdef, state, graph: Graph, dtype=None) -> jax.Array:
+    """``d^2 E / dr_i dr_j`` of all nodes, shape ``(N, 3, N, 3)`` (eV/Å^2); padding rows 0."""
+    dtype = dtype or jax.tree_util.tree_leaves(state)[0].dtype
+
+    def energy(pos):
+        return _node_energies(graphdef, state, graph._replace(positions=pos)).sum()
+
+    h = jax.hessian(energy)(graph.positions.astype(dtype))
+    mask = graph.node_mask[:, None, None, None] & graph.node_mask[None, None, :, None]
+    return jnp.where(mask, h, 0.0)
