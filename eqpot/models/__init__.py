@@ -11,8 +11,9 @@ from flax import nnx
 from eqpot.models.mace import MACE, MACEConfig
 from eqpot.models.potential import Potential
 from eqpot.models.predict import Predictions, hessian, predict
+from eqpot.models.tensornet import TensorNet, TensorNetConfig
 
-MODELS = {"mace": (MACE, MACEConfig)}
+MODELS = {"mace": (MACE, MACEConfig), "tensornet": (TensorNet, TensorNetConfig)}
 
 
 def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.0, **config):
@@ -41,4 +42,13 @@ def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.
     )
 
 
-__all__ = ["MACE", "MODELS", "MACEConfig", "Potential", "Predictions", "build", "hessian", "predict"]
+__all__ = [
+    "MACE",
+    "MODELS",
+    "MACEConfig",
+    "Potential",
+    "Predictions",
+    "build",
+    "hessian",
+    "predict",
+]

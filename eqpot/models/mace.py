@@ -49,11 +49,11 @@ class MACEConfig:
     num_bessel: int = 8
     num_polynomial_cutoff: int = 5
     max_ell: int = 3
-    max_L: int = 2
+    max_L: int = 2  # noqa: N815 (mace-torch's name)
     num_channels: int = 128
     correlation: int = 3
     num_interactions: int = 2
-    radial_MLP: Sequence[int] = (64, 64, 64)
+    radial_MLP: Sequence[int] = (64, 64, 64)  # noqa: N815
     MLP_irreps: int = 16
     avg_num_neighbors: float = 1.0
     message_product: str = "cg"
@@ -137,9 +137,7 @@ class MACE(nnx.Module):
         self.config = config
         dtype = as_dtype(config.dtype)
         c = config.num_channels
-        self.embedding = Linear(
-            f"{config.num_elements}x0e", f"{c}x0e", dtype=dtype, rngs=rngs
-        )
+        self.embedding = Linear(f"{config.num_elements}x0e", f"{c}x0e", dtype=dtype, rngs=rngs)
         hidden = spherical_irreps(config.max_L, c)
         layers, readouts = [], []
         irreps_in = e3nn.Irreps(f"{c}x0e")
