@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from flax import nnx
 
+from eqpot.models.escn import ESCN, ESCNConfig
 from eqpot.models.mace import MACE, MACEConfig
 from eqpot.models.potential import Potential
 from eqpot.models.predict import Predictions, hessian, predict
 from eqpot.models.tensornet import TensorNet, TensorNetConfig
 
-MODELS = {"mace": (MACE, MACEConfig), "tensornet": (TensorNet, TensorNetConfig)}
+MODELS = {
+    "escn": (ESCN, ESCNConfig),
+    "mace": (MACE, MACEConfig),
+    "tensornet": (TensorNet, TensorNetConfig),
+}
 
 
 def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.0, **config):
@@ -43,8 +48,10 @@ def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.
 
 
 __all__ = [
+    "ESCN",
     "MACE",
     "MODELS",
+    "ESCNConfig",
     "MACEConfig",
     "Potential",
     "Predictions",

@@ -98,10 +98,7 @@ class ChannelLinear(nnx.Module):
 
 def _mlp(sizes, *, dtype, rngs) -> nnx.List:
     return nnx.List(
-        [
-            nnx.Linear(a, b, param_dtype=dtype, rngs=rngs)
-            for a, b in itertools.pairwise(sizes)
-        ]
+        [nnx.Linear(a, b, param_dtype=dtype, rngs=rngs) for a, b in itertools.pairwise(sizes)]
     )
 
 
