@@ -150,7 +150,10 @@ class ESCNLayer(nnx.Module):
         self.edge = nnx.Linear(e, e, param_dtype=dtype, rngs=rngs)
         self.conv1 = SO2Conv(config.lmax, config.mmax, 2 * c, h, e, **kw)
         self.conv2 = SO2Conv(config.lmax, config.mmax, h, c, e, **kw)
-        self.activation = polynomial_silu if config.grid_activation == "polynomial" else jax.nn.silu
+        activation = polynomial_silu if config.grid_activation == "polynomial" else jax.nn.silu
+        # unit second moment under N(0, 1) inputs (e3nn's normalize2mom): keeps the signal
+        # from halving at every layer; a rescaled polynomial is still a polynomial
+        self.activation = e3nn.normalize_function(activation)
         self.node_mlp = GridMLP([2 * c, h, h, c], self.activation, **kw)
         self.config = config
 

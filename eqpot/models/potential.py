@@ -35,11 +35,11 @@ class Potential:
         return nnx.merge(self.graphdef, self.params, self.constants)
 
     def predict_with(self, params, graph: Graph) -> _predict.Predictions:
-        state = nnx.State.merge(params, self.constants)
+        state = nnx.merge_state(params, self.constants)
         return _predict.predict(self.graphdef, state, graph, self.dtype)
 
     def hessian_with(self, params, graph: Graph) -> jax.Array:
-        state = nnx.State.merge(params, self.constants)
+        state = nnx.merge_state(params, self.constants)
         return _predict.hessian(self.graphdef, state, graph, self.dtype)
 
     def __call__(self, graph: Graph) -> _predict.Predictions:

@@ -1,0 +1,63 @@
+"""Energy invariance and force equivariance of every model (float64)."""
+
+import numpy as np
+import pytest
+
+from eqpot import models
+from tests.helpers import random_o3
+from tests.models import common
+
+
+def _transformed(atoms, q, translation, permutation):
+    out = atoms[permutation]
+    out.set_cell(atoms.cell @ q.T)
+    out.positions = atoms.positions[permutation] @ q.T + translation
+    return out
+
+
+@pytest.mark.parametrize("variant", list(common.VARIANTS))
+@pytest.mark.parametrize("inversion", [False, True])
+def test_invariance_and_equivariance(variant, inversion):
+    pot = common.potential(variant)
+    atoms = common.bulk()
+    budget = common.fixed_budget(atoms)
+    ref = pot(common.graph(atoms, budget=budget))
+    q = np.asarray(random_o3(11, inversion))
+    permutation = np.random.default_rng(2).permutation(len(atoms))
+    moved = _transformed(atoms, q, np.array([0.3, -1.2, 2.0]), permutation)
+    out = pot(common.graph(moved, budget=budget))
+    n = len(atoms)
+    energy, forces = float(ref.energy[0]), np.asarray(ref.forces[:n])
+    assert np.max(np.abs(forces)) > 1e-3, "degenerate test: forces vanish"
+    if inversion and variant.endswith("so3"):  # SO(3) TensorNet is chiral by design
+        assert abs(float(out.energy[0]) - energy) > 1e-6 * abs(energy)
+        return
+    assert abs(float(out.energy[0]) - energy) <= 1e-9 * abs(energy)
+    expected = forces[permutation] @ q.T
+    assert np.max(np.abs(np.asarray(out.forces[:n]) - expected)) <= 1e-9 * np.max(np.abs(forces))
+    # stress is a rank-2 tensor: sigma' = Q sigma Q^T
+    stress = np.asarray(ref.stress[0])
+    assert np.max(np.abs(np.asarray(out.stress[0]) - q @ stress @ q.T)) <= 1e-9 * np.max(
+        np.abs(stress)
+    )
+
+
+def test_cp_product_below_full_rank_is_approximately_invariant():
+    """A rank-20 CP message product is not exact; its error is small and nonzero."""
+
+    model = models.build(
+        "mace",
+        num_elements=2,
+        dtype="float64",
+        message_product="cp",
+        product_options={"rank": 20},
+        **common.TINY["mace"],
+    )
+    pot = models.Potential(model)
+    atoms = common.bulk()
+    budget = common.fixed_budget(atoms)
+    q = np.asarray(random_o3(12, False))
+    ref = float(pot(common.graph(atoms, budget=budget)).energy[0])
+    rotated = _transformed(atoms, q, np.zeros(3), np.arange(len(atoms)))
+    error = abs(float(pot(common.graph(rotated, budget=budget)).energy[0]) - ref) / abs(ref)
+    assert 1e-12 < error < 1e-3
