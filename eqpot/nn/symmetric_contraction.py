@@ -11,7 +11,10 @@ where ``U^{(nu, L)}`` spans the ``L`` part of the *symmetric* ``nu``-th tensor p
 ``reduced_symmetric_tensor_product_basis``), ``p`` runs over its copies of ``L`` and the
 weights depend on the element ``z`` of the node (``(n_elements, n_paths, C)`` per ``nu``).
 Evaluated Horner-style from the highest order down, contracting one ``A`` at a time, so
-``nu``-fold products are never formed for all ``i``.
+``nu``-fold products are never formed for all ``i``. The weights are folded into ``U`` once
+per element (``T_z = U w_z``, independent of the node) and the highest order is contracted
+with ``A`` through the one-hot of the element, so the cost is ``O(N C E d^nu dim)`` rather
+than ``O(N C d^nu paths dim)`` (the ordered basis has ~50 paths at ``nu = 3``).
 
 Two bases span the same functions: ``"symmetric"`` (the reduced basis, one weight per
 independent symmetric coupling) and ``"ordered"`` (mace-torch's ``U_matrix_real``: every
@@ -138,19 +141,25 @@ def symmetric_contraction(
     Returns:
         ``(N, C, irreps_out.dim)``.
     """
+    num_elements = next(iter(weights.values())).shape[0]
+    onehot = jax.nn.one_hot(species, num_elements, dtype=features.dtype)
+    by_element = jnp.einsum("ne,nci->ncei", onehot, features)  # (N, C, E, d)
     outputs = []
     for _, ir in spec.irreps_out:
         out = None
         for nu in range(spec.correlation, 0, -1):
             key = (str(ir), nu)
-            if key in weights:
+            t = None
+            if key in weights:  # weights folded into U once per element, not per node
                 u = _basis(str(spec.irreps_in), nu, str(ir), spec.basis)
-                u = jnp.asarray(u, features.dtype)
-                w = weights[key][species]  # (N, paths, C)
-                term = jnp.einsum("...pm,npc->nc...m", u, w)  # (N, C, d..., dim)
-                out = term if out is None else out + term
-            if out is not None:  # contract one copy of A: removes the last input index
-                out = jnp.einsum("nc...im,nci->nc...m", out, features)
+                t = jnp.einsum("...pm,epc->ec...m", jnp.asarray(u, features.dtype), weights[key])
+            if out is None:
+                if t is not None:  # highest order: contract with A through the one-hot
+                    out = jnp.einsum("ncei,ec...im->nc...m", by_element, t)
+                continue
+            if t is not None:
+                out = out + t[species]
+            out = jnp.einsum("nc...im,nci->nc...m", out, features)  # one more copy of A
         if out is None:
             out = jnp.zeros((*features.shape[:2], ir.dim), features.dtype)
         outputs.append(out)
