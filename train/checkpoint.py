@@ -1,0 +1,107 @@
+"""Checkpoints: orbax for arrays, JSON for everything else; never pickle.
+
+A run directory holds::
+
+    config.yaml            the resolved training configuration
+    model.json             model name, hyperparameters and data statistics (type map, E0s,
+                           scale, shift, avg_num_neighbors): enough to rebuild the model
+    checkpoints/last/<epoch>   training state after the last finished epoch (for --resume)
+    checkpoints/best/<epoch>   the state with the lowest validation loss
+    metrics.csv, metrics.json, parity_*.png
+
+Orbax writes each checkpoint into a temporary directory and renames it when complete, so
+an interrupted write never replaces a good checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orbax.checkpoint as ocp
+from flax import nnx
+
+from eqpot import models
+
+MODEL_FILE = "model.json"
+
+
+def write_model_file(run_dir: Path, record: dict) -> None:
+    """``record``: model, model_config, statistics, r_max, dtype, ema (bool)."""
+    tmp = run_dir / (MODEL_FILE + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(run_dir / MODEL_FILE)
+
+
+def build_from_record(record: dict, dtype: str | None = None) -> models.Potential:
+    stats = record["statistics"]
+    config = dict(record["model_config"])
+    if record["model"] in ("mace",):
+        config.setdefault("avg_num_neighbors", stats["avg_num_neighbors"])
+    model = models.build(
+        record["model"],
+        num_elements=len(stats["type_map"]),
+        r_max=record["r_max"],
+        dtype=dtype or record["dtype"],
+        atomic_energies=stats["atomic_energies"],
+        scale=stats["scale"],
+        shift=stats["shift"],
+        **config,
+    )
+    return models.Potential(model)
+
+
+def manager(directory: Path, keep: int = 1) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False)
+    return ocp.CheckpointManager(directory.absolute(), options=options)
+
+
+def save(mgr: ocp.CheckpointManager, step: int, weights: dict, train: dict, meta: dict) -> None:
+    """One checkpoint: ``weights`` (params, EMA), ``train`` (optimiser state), ``meta`` (JSON)."""
+    mgr.save(
+        step,
+        args=ocp.args.Composite(
+            weights=ocp.args.StandardSave(weights),
+            train=ocp.args.StandardSave(train),
+            meta=ocp.args.JsonSave(meta),
+        ),
+        force=True,
+    )
+    mgr.wait_until_finished()
+
+
+def restore(mgr: ocp.CheckpointManager, weights: dict, train: dict | None = None):
+    """``(weights, train, meta)`` of the latest checkpoint, shaped like the templates given
+    (``train`` is None when no template is given: evaluation needs the weights only)."""
+    step = mgr.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {mgr.directory}")
+    items = {"weights": ocp.args.StandardRestore(weights), "meta": ocp.args.JsonRestore()}
+    if train is not None:
+        items["train"] = ocp.args.StandardRestore(train)
+    out = mgr.restore(step, args=ocp.args.Composite(**items))
+    return out["weights"], (out["train"] if train is not None else None), out["meta"]
+
+
+def load_potential(
+    path: str | Path, which: str = "best", dtype: str | None = None, use_ema: bool = True
+) -> models.Potential:
+    """A :class:`~eqpot.models.Potential` with the parameters of a run's checkpoint.
+
+    ``path`` is a run directory; ``which`` is ``"best"`` or ``"last"``; the EMA parameters
+    are used when the run kept them (``use_ema``).
+    """
+    run_dir = Path(path)
+    model_file = run_dir / MODEL_FILE
+    if not model_file.is_file():
+        raise FileNotFoundError(f"{run_dir} is not an eqpot run directory (no {MODEL_FILE})")
+    record = json.loads(model_file.read_text())
+    pot = build_from_record(record, dtype)
+    pure = nnx.to_pure_dict(pot.params)
+    template = {"params": pure, "ema": pure} if record.get("ema") else {"params": pure}
+    weights, _, _ = restore(manager(run_dir / "checkpoints" / which), template)
+    chosen = weights["ema"] if use_ema and "ema" in weights else weights["params"]
+    state = pot.params
+    nnx.replace_by_pure_dict(state, chosen)
+    pot.params = state
+    return pot

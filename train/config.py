@@ -1,0 +1,176 @@
+"""Typed training configuration: YAML file + ``key=value`` overrides, unknown keys rejected.
+
+Names follow mace-torch where the concept is the same (``r_max``, ``E0s``,
+``energy_weight``, ``forces_weight``, ``stress_weight``, ``ema_decay``, ``batch_size``,
+``max_num_epochs``, ``lr``, ``amsgrad``, ``weight_decay``, ``clip_grad``, ``stage_two``,
+``start_stage_two``, ``patience``). Model hyperparameters live under ``model_config`` and are
+checked against the chosen model's own fields (:func:`eqpot.models.build`).
+
+    config = load_config("train/configs/quickstart.yaml", ["lr=0.005", "batch_size=8"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem, naming the key and where it came from."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    # run
+    name: str = "run"
+    run_dir: str = "runs"
+    seed: int = 0
+    dtype: str = "float64"
+    # data: a registered dataset name (eqpot data list) or a file path
+    train_file: str = "acac"
+    train_split: str = "train"
+    valid_file: str | None = None
+    valid_split: str = "train"
+    valid_fraction: float = 0.1
+    test_files: list = dataclasses.field(default_factory=list)  # "name:split" or paths
+    data_dir: str | None = None
+    max_train: int | None = None
+    E0s: Any = "average"  # "average" (least squares), "isolated" (registry) or {Z: eV}
+    r_max: float = 5.0
+    # model
+    model: str = "mace"
+    model_config: dict = dataclasses.field(default_factory=dict)
+    # loss
+    energy_weight: float = 1.0
+    forces_weight: float = 100.0
+    stress_weight: float = 1.0
+    huber_delta: float | None = None
+    # optimiser and schedule
+    optimizer: str = "adam"  # adam | adamw
+    amsgrad: bool = True
+    lr: float = 0.01
+    weight_decay: float = 5e-7
+    clip_grad: float | None = 10.0
+    scheduler: str = "plateau"  # plateau | cosine | constant
+    lr_factor: float = 0.8
+    scheduler_patience: int = 50
+    warmup_epochs: int = 0
+    ema_decay: float | None = 0.99
+    stage_two: bool = False
+    start_stage_two: int | None = None  # epoch; default: 80 % of max_num_epochs
+    stage_two_lr: float = 1e-3
+    stage_two_energy_weight: float = 1000.0
+    stage_two_forces_weight: float = 100.0
+    # loop
+    batch_size: int = 5
+    valid_batch_size: int = 10
+    max_num_epochs: int = 100
+    eval_interval: int = 1
+    patience: int | None = None  # early stopping, in evaluations
+    progress: bool = True
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+CHOICES = {
+    "optimizer": ("adam", "adamw"),
+    "scheduler": ("plateau", "cosine", "constant"),
+    "dtype": ("float32", "float64"),
+}
+
+
+def _nearest(key: str, options) -> str:
+    hint = difflib.get_close_matches(key, list(options), n=1, cutoff=0.5)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def _coerce(key: str, value, where: str):
+    hint = typing.get_type_hints(TrainConfig)[key]
+    allowed = [t for t in typing.get_args(hint)] or [hint]
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise ConfigError(f"{where}: {key} may not be null")
+    for t in allowed:
+        if t is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if t is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if t in (str, bool, list, dict) and isinstance(value, t):
+            return value
+        if t is Any:
+            return value
+    names = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
+    raise ConfigError(f"{where}: {key} must be {names}, got {value!r}")
+
+
+def _apply(config: dict, updates: dict, where: str) -> None:
+    for key, value in updates.items():
+        if key not in FIELDS:
+            raise ConfigError(f"{where}: unknown key {key!r}{_nearest(key, FIELDS)}")
+        value = _coerce(key, value, where)
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"{where}: {key} must be one of {CHOICES[key]}, got {value!r}")
+        if key == "model_config":
+            config.setdefault("model_config", {}).update(value)
+        else:
+            config[key] = value
+
+
+def parse_overrides(overrides: list[str]) -> dict:
+    """``["lr=0.01", "model_config.num_channels=8"]`` -> nested dict (values parsed as YAML)."""
+    out: dict = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, text = item.split("=", 1)
+        value = yaml.safe_load(text) if text else None
+        if key.startswith("model_config."):
+            out.setdefault("model_config", {})[key.split(".", 1)[1]] = value
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:
+    """Defaults <- YAML file <- command-line overrides, every key validated."""
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys to values")
+        _apply(values, loaded, str(path))
+    _apply(values, parse_overrides(list(overrides)), "command line")
+    config = TrainConfig(**values)
+    _check_model_config(config)
+    return config
+
+
+def _check_model_config(config: TrainConfig) -> None:
+    from eqpot.models import MODELS
+
+    if config.model not in MODELS:
+        raise ConfigError(f"model: unknown model {config.model!r}{_nearest(config.model, MODELS)}")
+    fields = {f.name for f in dataclasses.fields(MODELS[config.model][1])}
+    for key in config.model_config:
+        if key not in fields or key in ("num_elements", "r_max", "dtype"):
+            detail = " (set at the top level)" if key in ("r_max", "dtype") else ""
+            raise ConfigError(
+                f"model_config: {key!r} is not a {config.model} hyperparameter"
+                f"{detail}{_nearest(key, fields)}"
+            )
+
+
+def to_dict(config: TrainConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))

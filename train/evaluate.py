@@ -1,0 +1,112 @@
+"""Errors of a potential on labelled graphs, and parity plots.
+
+Metrics (eV units): energy per atom and total energy RMSE/MAE over structures with an
+energy label, force RMSE/MAE over every Cartesian component of atoms with force labels,
+stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from eqpot.graph import GraphData, iterate_batches
+from eqpot.models import Potential
+
+
+def predict_graphs(pot: Potential, params, graphs: Sequence[GraphData], batch_size: int) -> dict:
+    """Reference and predicted values, concatenated over ``graphs`` (NumPy)."""
+    out = {k: [] for k in ("e_ref", "e_pred", "n_atoms", "f_ref", "f_pred", "s_ref", "s_pred")}
+    for batch in iterate_batches(graphs, batch_size):
+        pred = pot.predict_with(params, batch) if params is not None else pot(batch)
+        real = np.asarray(batch.graph_mask)
+        n_node = np.asarray(batch.n_node)[real]
+        has_e = np.asarray(batch.has_energy)[real]
+        out["e_ref"].append(np.asarray(batch.energy)[real][has_e])
+        out["e_pred"].append(np.asarray(pred.energy)[real][has_e])
+        out["n_atoms"].append(n_node[has_e])
+        node_ok = (
+            np.asarray(batch.node_mask) & np.asarray(batch.has_forces)[np.asarray(batch.node_graph)]
+        )
+        out["f_ref"].append(np.asarray(batch.forces)[node_ok].ravel())
+        out["f_pred"].append(np.asarray(pred.forces)[node_ok].ravel())
+        has_s = real & np.asarray(batch.has_stress)
+        out["s_ref"].append(np.asarray(batch.stress)[has_s].ravel())
+        out["s_pred"].append(np.asarray(pred.stress)[has_s].ravel())
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+
+
+def _errors(ref: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    if ref.size == 0:
+        return float("nan"), float("nan")
+    diff = pred - ref
+    return float(np.sqrt(np.mean(diff**2))), float(np.mean(np.abs(diff)))
+
+
+def metrics_from(values: dict) -> dict[str, float]:
+    n = np.maximum(values["n_atoms"], 1)
+    rmse_e, mae_e = _errors(values["e_ref"], values["e_pred"])
+    rmse_epa, mae_epa = _errors(values["e_ref"] / n, values["e_pred"] / n)
+    rmse_f, mae_f = _errors(values["f_ref"], values["f_pred"])
+    rmse_s, mae_s = _errors(values["s_ref"], values["s_pred"])
+    return {
+        "num_structures": int(values["e_ref"].size),
+        "rmse_e": rmse_e,
+        "mae_e": mae_e,
+        "rmse_e_per_atom": rmse_epa,
+        "mae_e_per_atom": mae_epa,
+        "rmse_f": rmse_f,
+        "mae_f": mae_f,
+        "rmse_stress": rmse_s,
+        "mae_stress": mae_s,
+        "rms_f_ref": float(np.sqrt(np.mean(values["f_ref"] ** 2)))
+        if values["f_ref"].size
+        else float("nan"),
+    }
+
+
+def evaluate(pot: Potential, params, graphs: Sequence[GraphData], batch_size: int = 10) -> dict:
+    return metrics_from(predict_graphs(pot, params, graphs, batch_size))
+
+
+def format_table(rows: dict[str, dict]) -> str:
+    """A plain-text table: one row per set, errors in meV, meV/atom, meV/Å, meV/Å^3."""
+    header = f"{'set':<28}{'n':>6}{'E meV':>10}{'E meV/at':>10}{'F meV/Å':>10}{'S meV/Å³':>10}"
+    lines = [header, "-" * len(header)]
+    for name, m in rows.items():
+        lines.append(
+            f"{name[:27]:<28}{m['num_structures']:>6}{1e3 * m['rmse_e']:>10.2f}"
+            f"{1e3 * m['rmse_e_per_atom']:>10.2f}{1e3 * m['rmse_f']:>10.2f}"
+            f"{1e3 * m['rmse_stress']:>10.3f}"
+        )
+    lines.append("(RMSE; MAE in the JSON)")
+    return "\n".join(lines)
+
+
+def parity_plot(values: dict, title: str, path: Path) -> Path:
+    """Energy-per-atom and force parity plots side by side (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+    n = np.maximum(values["n_atoms"], 1)
+    panels = [
+        (values["e_ref"] / n, values["e_pred"] / n, "energy (eV/atom)"),
+        (values["f_ref"], values["f_pred"], "force component (eV/Å)"),
+    ]
+    for ax, (ref, pred, label) in zip(axes, panels, strict=True):
+        if ref.size:
+            lo, hi = float(min(ref.min(), pred.min())), float(max(ref.max(), pred.max()))
+            ax.plot([lo, hi], [lo, hi], color="0.6", lw=1)
+            ax.scatter(ref, pred, s=4, alpha=0.5)
+        ax.set_xlabel(f"reference {label}")
+        ax.set_ylabel(f"predicted {label}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

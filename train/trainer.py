@@ -1,0 +1,299 @@
+"""The training loop: ``fit(config)`` trains, validates, checkpoints and evaluates.
+
+Each epoch shuffles the training graphs with a seed derived from ``(seed, epoch)``, packs
+them into padded batches whose shapes come from a few buckets (one compilation per bucket;
+loss weights and learning rate are run-time values, so stage two recompiles nothing) and
+takes one optimiser step per batch. Every ``eval_interval`` epochs the EMA parameters are
+validated; the scheduler sees the validation loss; the best state is checkpointed. The
+last state is checkpointed after every epoch, so ``fit(config, resume=True)`` continues
+exactly where a killed run stopped: same data order, optimiser, EMA and schedule state.
+A non-finite loss stops training (:class:`TrainingDivergedError`) without writing a checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from tqdm.auto import tqdm
+
+from eqpot.graph import bucket_budgets, iterate_batches, prefetch
+from eqpot.models import Potential
+from eqpot.train import checkpoint
+from eqpot.train.config import TrainConfig, save_config
+from eqpot.train.data import PreparedData, prepare
+from eqpot.train.evaluate import evaluate, format_table, metrics_from, parity_plot, predict_graphs
+from eqpot.train.losses import weighted_loss
+from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimizer, set_learning_rate
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+CSV_FIELDS = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "valid_loss",
+    "valid_rmse_e_per_atom",
+    "valid_rmse_f",
+    "valid_rmse_stress",
+    "epoch_time_s",
+    "graphs_per_s",
+]
+
+
+@dataclasses.dataclass
+class Result:
+    run_dir: Path
+    metrics: dict
+    epochs: int
+
+
+def _model_record(config: TrainConfig, data: PreparedData) -> dict:
+    model_config = dict(config.model_config)
+    return dict(
+        model=config.model,
+        model_config=model_config,
+        statistics=data.statistics.as_dict(),
+        r_max=config.r_max,
+        dtype=config.dtype,
+        ema=config.ema_decay is not None,
+    )
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, run_dir: Path, data: PreparedData):
+        self.config, self.run_dir, self.data = config, run_dir, data
+        self.record = _model_record(config, data)
+        self.pot: Potential = checkpoint.build_from_record(self.record)
+        self.optimizer = make_optimizer(config)
+        self.schedule = Schedule(config)
+        self.template = nnx.to_pure_dict(self.pot.params)
+        self.step_fn = jax.jit(self._step)
+        self.loss_fn = jax.jit(self._loss)
+        self.budgets = bucket_budgets(data.train, config.batch_size)
+
+    # -- pure functions ---------------------------------------------------------------
+    def _predict(self, pure, graph):
+        return self.pot.predict_with(self._params(pure), graph)
+
+    def _loss(self, pure, graph, weights):
+        pred = self._predict(pure, graph)
+        return weighted_loss(
+            pred,
+            graph,
+            energy_weight=weights[0],
+            forces_weight=weights[1],
+            stress_weight=weights[2],
+            huber_delta=self.config.huber_delta,
+        )
+
+    def _step(self, pure, opt_state, ema, num_updates, graph, weights):
+        (loss, parts), grads = jax.value_and_grad(self._loss, has_aux=True)(pure, graph, weights)
+        updates, opt_state = self.optimizer.update(grads, opt_state, pure)
+        pure = jax.tree_util.tree_map(jnp.add, pure, updates)
+        if ema is not None:
+            ema = ema_update(ema, pure, num_updates, self.config.ema_decay)
+        return pure, opt_state, ema, loss, parts
+
+    # -- loop --------------------------------------------------------------------------
+    def initial(self) -> dict:
+        return dict(
+            params=self.template,
+            ema=self.template if self.config.ema_decay is not None else None,
+            opt_state=self.optimizer.init(self.template),
+            meta=dict(
+                epoch=0,
+                num_updates=0,
+                schedule=Schedule.initial_state(),
+                best_valid=math.inf,
+                stale=0,
+            ),
+        )
+
+    def weights(self, stage_two: bool) -> jnp.ndarray:
+        c = self.config
+        e, f = (
+            (c.stage_two_energy_weight, c.stage_two_forces_weight)
+            if stage_two
+            else (c.energy_weight, c.forces_weight)
+        )
+        return jnp.asarray([e, f, c.stress_weight], self.pot.dtype)
+
+    def stage_two(self, epoch: int) -> bool:
+        c = self.config
+        start = c.start_stage_two if c.start_stage_two is not None else int(0.8 * c.max_num_epochs)
+        return c.stage_two and epoch >= start
+
+    def validate(self, pure, weights) -> tuple[float, dict]:
+        graphs = self.data.valid
+        if not graphs:
+            return float("nan"), {}
+        total, count = 0.0, 0
+        for batch in iterate_batches(graphs, self.config.valid_batch_size):
+            loss, _ = self.loss_fn(pure, batch, weights)
+            n = int(np.asarray(batch.graph_mask).sum())
+            total, count = total + float(loss) * n, count + n
+        params = self._params(pure)
+        return total / count, evaluate(self.pot, params, graphs, self.config.valid_batch_size)
+
+    def _params(self, pure):
+        params = jax.tree_util.tree_map(lambda x: x, self.pot.params)
+        nnx.replace_by_pure_dict(params, pure)
+        return params
+
+    def _save(self, mgr, state) -> None:
+        weights = {"params": state["params"]}
+        if state["ema"] is not None:
+            weights["ema"] = state["ema"]
+        checkpoint.save(
+            mgr, state["meta"]["epoch"], weights, {"opt_state": state["opt_state"]}, state["meta"]
+        )
+
+    def restore_last(self) -> dict:
+        state = self.initial()
+        weights = {"params": self.template}
+        if state["ema"] is not None:
+            weights["ema"] = self.template
+        w, train, meta = checkpoint.restore(
+            checkpoint.manager(self.run_dir / "checkpoints" / "last"),
+            weights,
+            {"opt_state": state["opt_state"]},
+        )
+        return dict(params=w["params"], ema=w.get("ema"), opt_state=train["opt_state"], meta=meta)
+
+    def run(self, state: dict) -> dict:
+        c = self.config
+        last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
+        best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
+        log_path = self.run_dir / "metrics.csv"
+        if not log_path.exists():
+            with open(log_path, "w", newline="") as f:
+                csv.writer(f).writerow(CSV_FIELDS)
+        meta = state["meta"]
+        bar = tqdm(
+            range(meta["epoch"], c.max_num_epochs),
+            initial=meta["epoch"],
+            total=c.max_num_epochs,
+            disable=not c.progress,
+            unit="epoch",
+        )
+        for epoch in bar:
+            stage_two = self.stage_two(epoch)
+            weights = self.weights(stage_two)
+            lr = self.schedule.learning_rate(epoch, stage_two, meta["schedule"])
+            opt_state = set_learning_rate(state["opt_state"], lr)
+            pure, ema = state["params"], state["ema"]
+            start, losses, n_graphs = time.perf_counter(), [], 0
+            batches = iterate_batches(
+                self.data.train, c.batch_size, seed=c.seed * 100003 + epoch, budgets=self.budgets
+            )
+            for batch in prefetch(batches):
+                pure, opt_state, ema, loss, _ = self.step_fn(
+                    pure, opt_state, ema, meta["num_updates"], batch, weights
+                )
+                loss = float(loss)
+                if not math.isfinite(loss):
+                    raise TrainingDivergedError(
+                        f"epoch {epoch}: the training loss is {loss}; stopped without saving "
+                        f"(the last good checkpoint in {self.run_dir / 'checkpoints'} is intact). "
+                        "Lower lr or check the data."
+                    )
+                losses.append(loss)
+                meta["num_updates"] += 1
+                n_graphs += int(np.asarray(batch.graph_mask).sum())
+            elapsed = time.perf_counter() - start
+            state = dict(params=pure, ema=ema, opt_state=opt_state, meta=meta)
+            meta["epoch"] = epoch + 1
+            row = dict(
+                epoch=epoch + 1,
+                lr=learning_rate(opt_state),
+                train_loss=float(np.mean(losses)),
+                epoch_time_s=elapsed,
+                graphs_per_s=n_graphs / elapsed,
+            )
+            if (epoch + 1) % c.eval_interval == 0 or epoch + 1 == c.max_num_epochs:
+                eval_params = ema if ema is not None else pure
+                valid_loss, m = self.validate(eval_params, weights)
+                row.update(
+                    valid_loss=valid_loss,
+                    valid_rmse_e_per_atom=m.get("rmse_e_per_atom"),
+                    valid_rmse_f=m.get("rmse_f"),
+                    valid_rmse_stress=m.get("rmse_stress"),
+                )
+                meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
+                if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
+                    meta["best_valid"], meta["stale"] = valid_loss, 0
+                    self._save(best, state)
+                else:
+                    meta["stale"] += 1
+                bar.set_postfix(
+                    loss=f"{row['train_loss']:.4g}", rmse_f=f"{m.get('rmse_f', float('nan')):.4g}"
+                )
+            self._save(last, state)
+            with open(log_path, "a", newline="") as f:
+                csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
+            if c.patience is not None and meta["stale"] > c.patience:
+                break
+        bar.close()
+        return state
+
+    def final_evaluation(self) -> dict:
+        pot = checkpoint.load_potential(self.run_dir, "best")
+        sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
+        results = {}
+        for name, graphs in sets.items():
+            if not graphs:
+                continue
+            values = predict_graphs(pot, None, graphs, self.config.valid_batch_size)
+            results[name] = metrics_from(values)
+            safe = name.replace(":", "_").replace("/", "_")
+            parity_plot(values, f"{self.config.name}: {name}", self.run_dir / f"parity_{safe}.png")
+        return results
+
+
+def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
+    run_dir = Path(config.run_dir) / config.name
+    if run_dir.exists() and not resume and any(run_dir.iterdir()):
+        raise FileExistsError(
+            f"run directory {run_dir} exists; pass --resume to continue it or choose another "
+            "name=..."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
+    """Train ``config`` into ``run_dir/name``; ``resume`` continues an existing run."""
+    jax.config.update("jax_enable_x64", config.dtype == "float64")
+    run_dir = prepare_run_dir(config, resume)
+    data = prepare(config)
+    save_config(config, run_dir / "config.yaml")
+    trainer = Trainer(config, run_dir, data)
+    checkpoint.write_model_file(run_dir, trainer.record)
+    log(trainer.pot.summary())
+    log(
+        f"{len(data.train)} training, {len(data.valid)} validation graphs; "
+        f"buckets {[(b.n_node, b.n_edge) for b in trainer.budgets]}"
+    )
+    has_last = (run_dir / "checkpoints" / "last").exists() and any(
+        (run_dir / "checkpoints" / "last").iterdir()
+    )
+    state = trainer.restore_last() if resume and has_last else trainer.initial()
+    if resume and has_last:
+        log(f"resuming {run_dir} after epoch {state['meta']['epoch']}")
+    state = trainer.run(state)
+    metrics = trainer.final_evaluation()
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    log(format_table(metrics))
+    return Result(run_dir, metrics, state["meta"]["epoch"])
