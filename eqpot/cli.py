@@ -1,8 +1,8 @@
 """The ``eqpot`` command line: a thin layer that parses arguments and calls the library.
 
-Subcommands today: ``tp`` (describe a tensor product) and ``data`` (generate synthetic
-EMT data, list and inspect datasets). Training, evaluation, MD, relaxation and benchmarks
-join as their layers land.
+Subcommands: ``quickstart`` (the main job), ``train`` (a YAML recipe with ``key=value``
+overrides), ``eval`` (errors of a trained run on any files), ``tp`` (describe a tensor
+product) and ``data`` (generate synthetic EMT data, list and inspect datasets).
 """
 
 from __future__ import annotations
@@ -122,6 +122,74 @@ def _data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from eqpot.train import fit, load_config
+
+    if args.resume:
+        from pathlib import Path
+
+        if args.config is not None:  # with --resume, every positional is an override
+            args.overrides = [args.config, *args.overrides]
+        run_dir = Path(args.resume)
+        config = load_config(run_dir / "config.yaml", args.overrides)
+        if (Path(config.run_dir) / config.name).resolve() != run_dir.resolve():
+            config = load_config(
+                run_dir / "config.yaml",
+                [f"run_dir={run_dir.parent}", f"name={run_dir.name}", *args.overrides],
+            )
+        fit(config, resume=True)
+        return 0
+    if args.config is None:
+        raise SystemExit("eqpot train: give a CONFIG file or --resume RUN_DIR")
+    fit(load_config(args.config, args.overrides))
+    return 0
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    import time
+
+    from eqpot.train.quickstart import quickstart
+
+    start = time.perf_counter()
+    result = quickstart(args.workdir, args.overrides, resume=args.resume)
+    test = next((v for k, v in result.metrics.items() if k not in ("train", "valid")), None)
+    print(f"\nquickstart finished in {time.perf_counter() - start:.0f} s; run in {result.run_dir}")
+    if test is not None:
+        print(
+            f"held-out force RMSE {1e3 * test['rmse_f']:.1f} meV/Å "
+            f"(RMS force of the data {1e3 * test['rms_f_ref']:.0f} meV/Å)"
+        )
+    print("next: eqpot eval", result.run_dir, "FILE.extxyz   |   eqpot train train/configs/...")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json as _json
+    from pathlib import Path
+
+    from eqpot.train import load_potential
+    from eqpot.train.data import graphs_from_structures, load_structures
+    from eqpot.train.evaluate import format_table, metrics_from, parity_plot, predict_graphs
+
+    pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
+    record = _json.loads((Path(args.checkpoint) / "model.json").read_text())
+    rows = {}
+    for spec in args.files:
+        structures = load_structures(spec, "test", args.data_dir)
+        graphs = graphs_from_structures(
+            structures, record["r_max"], record["statistics"]["type_map"]
+        )
+        values = predict_graphs(pot, None, graphs, args.batch_size)
+        rows[spec] = metrics_from(values)
+        if args.plots:
+            name = Path(spec).name.replace(":", "_")
+            parity_plot(values, spec, Path(args.plots) / f"parity_{name}.png")
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(_json.dumps(rows, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eqpot", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
@@ -150,6 +218,43 @@ def build_parser() -> argparse.ArgumentParser:
     tp_parser.add_argument("--json", action="store_true", help="print JSON")
     tp_parser.set_defaults(run=_describe)
 
+    quick = sub.add_parser(
+        "quickstart",
+        help="the main job: synthetic EMT Cu data -> small MACE -> held-out errors",
+        description="Generate the embedded EMT copper data if absent, train the quickstart "
+        "recipe (train/configs/quickstart.yaml) and evaluate it on held-out structures.",
+    )
+    quick.add_argument("--workdir", default=".", help="where quickstart-data/ and runs/ go")
+    quick.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    quick.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    quick.set_defaults(run=_quickstart)
+
+    train = sub.add_parser(
+        "train",
+        help="train a potential from a YAML config",
+        description="Train from a YAML recipe (see train/configs/); KEY=VALUE arguments "
+        "override it (model_config.KEY=VALUE for model hyperparameters).",
+    )
+    train.add_argument("config", nargs="?", help="YAML recipe")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    train.set_defaults(run=_train)
+
+    ev = sub.add_parser(
+        "eval",
+        help="errors of a trained run on files or named datasets",
+        description="Energy, force and stress RMSE/MAE of a run's checkpoint.",
+    )
+    ev.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
+    ev.add_argument("files", nargs="+", help="files, dataset names or name:split")
+    ev.add_argument("--which", default="best", choices=("best", "last"))
+    ev.add_argument("--dtype", default=None, choices=("float32", "float64"))
+    ev.add_argument("--batch-size", type=int, default=10)
+    ev.add_argument("--data-dir", default=None)
+    ev.add_argument("--json", help="also write the metrics here")
+    ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
+    ev.set_defaults(run=_eval)
+
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     synth = data_sub.add_parser("synth", help="write EMT-labelled periodic data (extxyz)")
@@ -171,7 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    from eqpot.datasets import DataError
+    from eqpot.train import ConfigError, TrainingDivergedError
+
+    try:
+        return args.run(args)
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError, TrainingDivergedError) as e:
+        print(f"eqpot {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -72,6 +72,7 @@ class TrainConfig:
     max_num_epochs: int = 100
     eval_interval: int = 1
     patience: int | None = None  # early stopping, in evaluations
+    max_time: float | None = None  # seconds of training; stops after the epoch that passes it
     progress: bool = True
 
 
@@ -96,6 +97,11 @@ def _coerce(key: str, value, where: str):
             return None
         raise ConfigError(f"{where}: {key} may not be null")
     for t in allowed:
+        if t is float and isinstance(value, str):
+            try:  # YAML 1.1 reads "1e-3" (no dot) as a string
+                return float(value)
+            except ValueError:
+                continue
         if t is float and isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
         if t is int and isinstance(value, int) and not isinstance(value, bool):

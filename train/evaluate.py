@@ -20,7 +20,7 @@ def predict_graphs(pot: Potential, params, graphs: Sequence[GraphData], batch_si
     """Reference and predicted values, concatenated over ``graphs`` (NumPy)."""
     out = {k: [] for k in ("e_ref", "e_pred", "n_atoms", "f_ref", "f_pred", "s_ref", "s_pred")}
     for batch in iterate_batches(graphs, batch_size):
-        pred = pot.predict_with(params, batch) if params is not None else pot(batch)
+        pred = pot(batch, params)
         real = np.asarray(batch.graph_mask)
         n_node = np.asarray(batch.n_node)[real]
         has_e = np.asarray(batch.has_energy)[real]

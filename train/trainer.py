@@ -181,6 +181,7 @@ class Trainer:
             with open(log_path, "w", newline="") as f:
                 csv.writer(f).writerow(CSV_FIELDS)
         meta = state["meta"]
+        started = time.perf_counter()
         bar = tqdm(
             range(meta["epoch"], c.max_num_epochs),
             initial=meta["epoch"],
@@ -190,6 +191,10 @@ class Trainer:
         )
         for epoch in bar:
             stage_two = self.stage_two(epoch)
+            if stage_two and not self.stage_two(epoch - 1) and epoch > 0:
+                # new loss weights: validation losses of the two stages are not comparable
+                meta["best_valid"], meta["stale"] = math.inf, 0
+                meta["schedule"] = Schedule.initial_state()
             weights = self.weights(stage_two)
             lr = self.schedule.learning_rate(epoch, stage_two, meta["schedule"])
             opt_state = set_learning_rate(state["opt_state"], lr)
@@ -245,11 +250,15 @@ class Trainer:
                 csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
             if c.patience is not None and meta["stale"] > c.patience:
                 break
+            if c.max_time is not None and time.perf_counter() - started > c.max_time:
+                break
         bar.close()
         return state
 
     def final_evaluation(self) -> dict:
-        pot = checkpoint.load_potential(self.run_dir, "best")
+        best = self.run_dir / "checkpoints" / "best"
+        which = "best" if best.exists() and any(best.iterdir()) else "last"
+        pot = checkpoint.load_potential(self.run_dir, which)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
         results = {}
         for name, graphs in sets.items():

@@ -42,8 +42,9 @@ class Potential:
         state = nnx.merge_state(params, self.constants)
         return _predict.hessian(self.graphdef, state, graph, self.dtype)
 
-    def __call__(self, graph: Graph) -> _predict.Predictions:
-        return self._predict(self.params, graph)
+    def __call__(self, graph: Graph, params=None) -> _predict.Predictions:
+        """Jitted predictions with this potential's parameters (or ``params``, same tree)."""
+        return self._predict(self.params if params is None else params, graph)
 
     def hessian(self, graph: Graph) -> jax.Array:
         return self._hessian(self.params, graph)

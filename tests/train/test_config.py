@@ -1,0 +1,44 @@
+"""Config loading: defaults, overrides, and errors that name the key."""
+
+import pytest
+
+from eqpot.train import ConfigError, load_config
+from eqpot.train.quickstart import RECIPE
+
+
+def test_recipe_and_overrides():
+    config = load_config(RECIPE, ["lr=0.005", "model_config.num_channels=8", "ema_decay=null"])
+    assert config.lr == 0.005 and config.ema_decay is None
+    assert config.model_config["num_channels"] == 8
+    assert config.model_config["max_L"] == 1  # the rest of the recipe's model_config is kept
+
+
+def test_unknown_key_names_the_nearest_valid_key():
+    with pytest.raises(ConfigError, match=r"unknown key 'forces_weigth'.*'forces_weight'"):
+        load_config(RECIPE, ["forces_weigth=10"])
+
+
+def test_unknown_model_hyperparameter_names_the_nearest():
+    with pytest.raises(ConfigError, match=r"num_chanels.*'num_channels'"):
+        load_config(RECIPE, ["model_config.num_chanels=8"])
+
+
+def test_wrong_type_and_choice():
+    with pytest.raises(ConfigError, match="batch_size must be int"):
+        load_config(RECIPE, ["batch_size=abc"])
+    with pytest.raises(ConfigError, match="scheduler must be one of"):
+        load_config(RECIPE, ["scheduler=exponential"])
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_shipped_recipes_load():
+    from pathlib import Path
+
+    recipes = sorted((Path(RECIPE).parent).glob("*.yaml"))
+    assert len(recipes) >= 1
+    for path in recipes:
+        load_config(path)
