@@ -61,3 +61,35 @@ def test_cp_product_below_full_rank_is_approximately_invariant():
     rotated = _transformed(atoms, q, np.zeros(3), np.arange(len(atoms)))
     error = abs(float(pot(common.graph(rotated, budget=budget)).energy[0]) - ref) / abs(ref)
     assert 1e-12 < error < 1e-3
+
+
+def test_cp_message_product_inside_mace_stays_within_its_stated_bound():
+    """Per edge, the rank-20 CP message's equivariance error is below CPProduct's bound."""
+    import e3nn_jax as e3nn
+    import jax
+
+    from eqpot.graph import edge_vectors
+    from eqpot.nn import radial_embedding
+
+    model = models.build(
+        "mace",
+        num_elements=2,
+        dtype="float64",
+        message_product="cp",
+        product_options={"rank": 20},
+        **common.TINY["mace"],
+    )
+    layer = model.layers[1]  # features with l > 0
+    graph = common.graph(common.bulk())
+    vectors = edge_vectors(graph)
+    h = e3nn.normal(layer.irreps_in, jax.random.PRNGKey(0), (graph.senders.shape[0],))
+    y = e3nn.spherical_harmonics(layer.sh_irreps, vectors, normalize=True)
+    w = layer.radial(radial_embedding(np.linalg.norm(vectors, axis=-1), common.CUTOFF))
+    q = np.asarray(random_o3(13, True))
+    out = layer.product(h, y, w)
+    rotated = layer.product(h.transform_by_matrix(q), y.transform_by_matrix(q), w)
+    error = np.linalg.norm(np.asarray(rotated.array - out.transform_by_matrix(q).array), axis=-1)
+    bound = np.asarray(layer.product.equivariance_bound(h, y, w))
+    real = np.asarray(graph.edge_mask)
+    assert np.max(error[real]) > 1e-10  # the rank-20 product is really approximate
+    assert np.all(error[real] <= bound[real])
