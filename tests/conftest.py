@@ -16,6 +16,17 @@ def _cp_cache(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """Drop compiled executables after each test module: the suite compiles hundreds of
+    functions, and keeping them all resident grows one process by gigabytes."""
+    yield
+    import gc
+
+    jax.clear_caches()
+    gc.collect()
+
+
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
 

@@ -186,7 +186,7 @@ class Trainer:
             range(meta["epoch"], c.max_num_epochs),
             initial=meta["epoch"],
             total=c.max_num_epochs,
-            disable=not c.progress,
+            disable=None if c.progress else True,  # None: off when not a terminal
             unit="epoch",
         )
         for epoch in bar:
@@ -246,6 +246,13 @@ class Trainer:
                     loss=f"{row['train_loss']:.4g}", rmse_f=f"{m.get('rmse_f', float('nan')):.4g}"
                 )
             self._save(last, state)
+            if c.progress and bar.disable:  # not a terminal: one plain line per epoch
+                print(
+                    f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
+                    f"valid rmse_f {row.get('valid_rmse_f') or float('nan'):.5g} "
+                    f"({elapsed:.1f} s)",
+                    flush=True,
+                )
             with open(log_path, "a", newline="") as f:
                 csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
             if c.patience is not None and meta["stale"] > c.patience:

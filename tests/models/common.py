@@ -50,7 +50,7 @@ VARIANTS = {
     "escn": ("escn", {}),
 }
 
-_CACHE: dict = {}
+_CACHE: dict = {}  # emptied by tests/models/conftest.py after each module
 
 
 def potential(variant: str, seed: int = 0) -> models.Potential:

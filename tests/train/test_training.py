@@ -93,7 +93,21 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
     proc.wait()
     steps = [int(p.name) for p in last.iterdir() if p.name.isdigit()]
     assert steps and max(steps) < 4, "the run finished before it could be killed"
-    assert cli.main(["train", "--resume", str(tmp_path / "killed")]) == 0
+    resumed_run = subprocess.run(  # a fresh process, as after a real crash
+        [
+            sys.executable,
+            "-m",
+            "eqpot.cli",
+            "train",
+            "--resume",
+            str(tmp_path / "killed"),
+            "progress=false",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed_run.returncode == 0, resumed_run.stderr[-2000:]
+    assert "resuming" in resumed_run.stdout
     resumed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
     for split, values in reference.metrics.items():
         for key, value in values.items():
