@@ -303,8 +303,11 @@ def bucket_budgets(
     Budgets scale the worst case by 1, 1/2, 1/4, ... (rounded), so small batches (e.g. the
     last one of an epoch) use a smaller compiled shape and few shapes exist in all.
     """
-    largest = sorted(graphs, key=lambda g: (g.num_edges, g.num_nodes), reverse=True)[:batch_size]
-    top = Budget.for_graphs(largest, n_graph=batch_size)
+    # nodes and edges are bounded separately: the graphs with the most edges need not be
+    # the ones with the most nodes (dense bulk against a large, sparse slab)
+    nodes = sum(sorted((g.num_nodes for g in graphs), reverse=True)[:batch_size]) + 1
+    edges = sum(sorted((g.num_edges for g in graphs), reverse=True)[:batch_size])
+    top = Budget(round_up(nodes, NODE_MULTIPLE), round_up(edges, EDGE_MULTIPLE), batch_size + 1)
     out = []
     for k in range(num_buckets):
         f = 2.0**-k

@@ -115,3 +115,20 @@ def test_unknown_element_and_empty():
         eg.graph_from_atoms(_structures()[0], CUTOFF, [1, 8], source="s0")
     with pytest.raises(ValueError, match="empty structure"):
         eg.graph_from_atoms(ase.Atoms(), CUTOFF, [1])
+
+
+def test_buckets_bound_nodes_and_edges_separately():
+    """Dense small cells (many edges, few atoms) beside sparse large slabs (the reverse):
+    every batch must fit a bucket, whichever graphs it draws."""
+    import ase
+
+    from eqpot.graph import bucket_budgets, graph_from_atoms, iterate_batches
+
+    dense = ase.build.bulk("Cu", "fcc", a=3.6)  # 1 atom, ~40 image neighbours
+    sparse = ase.Atoms("Cu20", positions=[[4.0 * i, 0, 0] for i in range(20)])  # a chain
+    graphs = [graph_from_atoms(a, 5.0, [29]) for a in [dense] * 4 + [sparse] * 4]
+    assert graphs[0].num_edges > graphs[-1].num_edges  # most edges, fewest nodes
+    budgets = bucket_budgets(graphs, 4)
+    for seed in range(6):
+        for batch in iterate_batches(graphs, 4, seed=seed, budgets=budgets):
+            assert int(batch.n_node.sum()) == batch.positions.shape[0]
