@@ -42,10 +42,8 @@ def test_invariance_and_equivariance(variant, inversion):
     )
 
 
-def test_cp_product_below_full_rank_is_approximately_invariant():
-    """A rank-20 CP message product is not exact; its error is small and nonzero."""
-
-    model = models.build(
+def _mace_cp_rank20():
+    return models.build(
         "mace",
         num_elements=2,
         dtype="float64",
@@ -53,7 +51,11 @@ def test_cp_product_below_full_rank_is_approximately_invariant():
         product_options={"rank": 20},
         **common.TINY["mace"],
     )
-    pot = models.Potential(model)
+
+
+def test_cp_product_below_full_rank_is_approximately_invariant():
+    """A rank-20 CP message product is not exact; its error is small and nonzero."""
+    pot = models.Potential(_mace_cp_rank20())
     atoms = common.bulk()
     budget = common.fixed_budget(atoms)
     q = np.asarray(random_o3(12, False))
@@ -71,15 +73,7 @@ def test_cp_message_product_inside_mace_stays_within_its_stated_bound():
     from eqpot.graph import edge_vectors
     from eqpot.nn import radial_embedding
 
-    model = models.build(
-        "mace",
-        num_elements=2,
-        dtype="float64",
-        message_product="cp",
-        product_options={"rank": 20},
-        **common.TINY["mace"],
-    )
-    layer = model.layers[1]  # features with l > 0
+    layer = _mace_cp_rank20().layers[1]  # features with l > 0
     graph = common.graph(common.bulk())
     vectors = edge_vectors(graph)
     h = e3nn.normal(layer.irreps_in, jax.random.PRNGKey(0), (graph.senders.shape[0],))
