@@ -164,7 +164,6 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    import json as _json
     from pathlib import Path
 
     from eqpot.train import load_potential
@@ -172,7 +171,7 @@ def _eval(args: argparse.Namespace) -> int:
     from eqpot.train.evaluate import format_table, metrics_from, parity_plot, predict_graphs
 
     pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
-    record = _json.loads((Path(args.checkpoint) / "model.json").read_text())
+    record = json.loads((Path(args.checkpoint) / "model.json").read_text())
     rows = {}
     for spec in args.files:
         structures = load_structures(spec, "test", args.data_dir)
@@ -186,7 +185,7 @@ def _eval(args: argparse.Namespace) -> int:
             parity_plot(values, spec, Path(args.plots) / f"parity_{name}.png")
     print(format_table(rows))
     if args.json:
-        Path(args.json).write_text(_json.dumps(rows, indent=1))
+        Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 

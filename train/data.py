@@ -15,7 +15,6 @@ import dataclasses
 from collections.abc import Sequence
 
 import ase
-import numpy as np
 
 from eqpot import datasets
 from eqpot.datasets.readers import labels
@@ -119,8 +118,3 @@ def prepare(config: TrainConfig) -> PreparedData:
     }
     valid_graphs = graphs_from_structures(valid, config.r_max, type_map)
     return PreparedData(statistics, train_graphs, valid_graphs, tests)
-
-
-def rms_force(graphs: Sequence[GraphData]) -> float:
-    forces = [g.forces for g in graphs if g.forces is not None]
-    return float(np.sqrt(np.mean(np.concatenate(forces) ** 2))) if forces else float("nan")

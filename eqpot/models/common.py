@@ -11,6 +11,9 @@ where ``e_i`` is the network's output, ``E0`` the isolated-atom energies (eV) an
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -51,3 +54,30 @@ class EnergyHead(nnx.Module):
 
     def __call__(self, energy: jax.Array, species: jax.Array) -> jax.Array:
         return self.atomic_energies[...][species] + self.scale[...] * energy + self.shift[...]
+
+
+class Dense(nnx.Module):
+    """Biased dense layers ``sizes[0] -> ... -> sizes[-1]`` over the last axis, with
+    ``activation`` after each (and after the last when ``activate_last``)."""
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: Callable = jax.nn.silu,
+        *,
+        activate_last: bool = False,
+        dtype,
+        rngs: nnx.Rngs,
+    ):
+        self.layers = nnx.List(
+            [nnx.Linear(a, b, param_dtype=dtype, rngs=rngs) for a, b in itertools.pairwise(sizes)]
+        )
+        self.activation = activation
+        self.activate_last = activate_last
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if self.activate_last or k < len(self.layers) - 1:
+                x = self.activation(x)
+        return x

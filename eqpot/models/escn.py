@@ -32,7 +32,6 @@ Differences from fairchem's eSCN, each for a stated reason:
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 
 import e3nn_jax as e3nn
@@ -43,7 +42,7 @@ from flax import nnx
 
 from eqpot import kernels, so3
 from eqpot.graph import Graph, edge_vectors
-from eqpot.models.common import EnergyHead, as_dtype
+from eqpot.models.common import Dense, EnergyHead, as_dtype
 from eqpot.models.mace import spherical_irreps
 from eqpot.nn import polynomial_envelope
 from eqpot.tp import SO2Product
@@ -121,22 +120,11 @@ class SO2Conv(nnx.Module):
         return channels_first(y)
 
 
-class GridMLP(nnx.Module):
-    """Pointwise MLP over channels at every grid point: ``sizes[0] -> ... -> sizes[-1]``."""
+class GridMLP(Dense):
+    """:class:`Dense` over the channels at every grid point (``(..., C, beta, alpha)``)."""
 
-    def __init__(self, sizes, activation, *, dtype, rngs):
-        self.layers = nnx.List(
-            [nnx.Linear(a, b, param_dtype=dtype, rngs=rngs) for a, b in itertools.pairwise(sizes)]
-        )
-        self.activation = activation
-
-    def __call__(self, f: jax.Array) -> jax.Array:  # (..., C, beta, alpha)
-        f = jnp.moveaxis(f, -3, -1)
-        for k, layer in enumerate(self.layers):
-            f = layer(f)
-            if k < len(self.layers) - 1:
-                f = self.activation(f)
-        return jnp.moveaxis(f, -1, -3)
+    def __call__(self, f: jax.Array) -> jax.Array:
+        return jnp.moveaxis(super().__call__(jnp.moveaxis(f, -3, -1)), -1, -3)
 
 
 class ESCNLayer(nnx.Module):

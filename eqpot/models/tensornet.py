@@ -25,14 +25,13 @@ at ``r = 0`` (whose direction is zero, so it feeds ``I`` only in the embedding).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from eqpot.graph import Graph, edge_vectors
-from eqpot.models.common import EnergyHead, as_dtype
+from eqpot.models.common import Dense, EnergyHead, as_dtype
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,20 +95,6 @@ class ChannelLinear(nnx.Module):
         return jnp.einsum("...fij,fg->...gij", x, self.linear.kernel[...])
 
 
-def _mlp(sizes, *, dtype, rngs) -> nnx.List:
-    return nnx.List(
-        [nnx.Linear(a, b, param_dtype=dtype, rngs=rngs) for a, b in itertools.pairwise(sizes)]
-    )
-
-
-def _run(layers: nnx.List, x: jax.Array, activate_last: bool = True) -> jax.Array:
-    for k, layer in enumerate(layers):
-        x = layer(x)
-        if activate_last or k < len(layers) - 1:
-            x = jax.nn.silu(x)
-    return x
-
-
 class TensorEmbedding(nnx.Module):
     def __init__(self, config: TensorNetConfig, *, dtype, rngs: nnx.Rngs):
         f, k = config.hidden_channels, config.num_rbf
@@ -122,7 +107,7 @@ class TensorEmbedding(nnx.Module):
             [ChannelLinear(f, f, dtype=dtype, rngs=rngs) for _ in range(3)]
         )
         self.norm = nnx.LayerNorm(f, param_dtype=dtype, rngs=rngs)
-        self.gates = _mlp([f, 2 * f, 3 * f], dtype=dtype, rngs=rngs)
+        self.gates = Dense([f, 2 * f, 3 * f], activate_last=True, dtype=dtype, rngs=rngs)
 
     def __call__(self, species, edges, n_node):
         senders, receivers, rbf, cutoff, unit = edges
@@ -137,7 +122,7 @@ class TensorEmbedding(nnx.Module):
             + f_s[..., None, None] * sym[:, None]
         )
         x = jax.ops.segment_sum(x_edge, receivers, num_segments=n_node)
-        gates = _run(self.gates, self.norm(squared_norm(x))).reshape(x.shape[0], -1, 3)
+        gates = self.gates(self.norm(squared_norm(x))).reshape(x.shape[0], -1, 3)
         parts = decompose(x)
         return sum(
             lin(part) * gates[..., k, None, None]
@@ -149,12 +134,12 @@ class TensorInteraction(nnx.Module):
     def __init__(self, config: TensorNetConfig, *, dtype, rngs: nnx.Rngs):
         f, k = config.hidden_channels, config.num_rbf
         self.equivariance = config.equivariance
-        self.radial = _mlp([k, f, 2 * f, 3 * f], dtype=dtype, rngs=rngs)
+        self.radial = Dense([k, f, 2 * f, 3 * f], activate_last=True, dtype=dtype, rngs=rngs)
         self.linears = nnx.List([ChannelLinear(f, f, dtype=dtype, rngs=rngs) for _ in range(6)])
 
     def __call__(self, x, edges):
         senders, receivers, rbf, cutoff, _ = edges
-        factor = (_run(self.radial, rbf) * cutoff[:, None]).reshape(rbf.shape[0], -1, 3)
+        factor = (self.radial(rbf) * cutoff[:, None]).reshape(rbf.shape[0], -1, 3)
         x = x / (squared_norm(x) + 1.0)[..., None, None]
         parts = [lin(p) for lin, p in zip(self.linears[:3], decompose(x), strict=True)]
         y = sum(parts)
@@ -186,7 +171,7 @@ class TensorNet(nnx.Module):
         )
         self.out_norm = nnx.LayerNorm(3 * f, param_dtype=dtype, rngs=rngs)
         self.out_linear = nnx.Linear(3 * f, f, param_dtype=dtype, rngs=rngs)
-        self.scalar_head = _mlp([f, f // 2, 1], dtype=dtype, rngs=rngs)
+        self.scalar_head = Dense([f, f // 2, 1], dtype=dtype, rngs=rngs)
         self.head = EnergyHead(config.num_elements, atomic_energies, scale, shift, dtype)
 
     def _edges(self, graph: Graph):
@@ -212,4 +197,4 @@ class TensorNet(nnx.Module):
         i, a, s = decompose(x)
         features = jnp.concatenate([squared_norm(i), squared_norm(a), squared_norm(s)], -1)
         h = jax.nn.silu(self.out_linear(self.out_norm(features)))
-        return self.head(_run(self.scalar_head, h, activate_last=False)[..., 0], graph.species)
+        return self.head(self.scalar_head(h)[..., 0], graph.species)
