@@ -167,11 +167,12 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from eqpot.train import load_potential
+    from eqpot.train.checkpoint import read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
     from eqpot.train.evaluate import format_table, metrics_from, parity_plot, predict_graphs
 
     pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
-    record = json.loads((Path(args.checkpoint) / "model.json").read_text())
+    record = read_model_file(Path(args.checkpoint))
     rows = {}
     for spec in args.files:
         structures = load_structures(spec, "test", args.data_dir)
@@ -187,6 +188,79 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def _structure_and_calculator(args: argparse.Namespace):
+    from eqpot.calculator import EqpotCalculator
+    from eqpot.datasets import read_structures
+
+    atoms = read_structures(args.structure, args.index)[-1]
+    atoms.calc = EqpotCalculator.from_checkpoint(args.model, args.which, dtype=args.dtype)
+    return atoms
+
+
+def _md(args: argparse.Namespace) -> int:
+    from eqpot.sim import energy_drift, run_md
+
+    atoms = _structure_and_calculator(args)
+    result = run_md(
+        atoms,
+        args.ensemble,
+        steps=args.steps,
+        timestep=args.timestep,
+        temperature=args.temperature,
+        friction=args.friction,
+        pressure=args.pressure,
+        interval=args.interval,
+        trajectory=args.output,
+        logfile=args.log,
+        seed=args.seed,
+    )
+    print(result.summary())
+    print(
+        f"compiled shapes: {result.compile_count}; neighbour-list builds: "
+        f"{result.neighbor_list_builds}"
+    )
+    if args.ensemble == "nve" and len(result.log) > 1:
+        drift = energy_drift(result.log, len(atoms))
+        print(
+            f"energy drift {drift['slope_meV_per_atom_per_ps']:.3g} meV/atom/ps "
+            f"(largest deviation {drift['max_deviation_meV_per_atom']:.3g} meV/atom)"
+        )
+    print(f"trajectory: {args.output}; log: {args.log}")
+    return 0
+
+
+def _relax(args: argparse.Namespace) -> int:
+    import ase.io
+
+    from eqpot.sim import relax
+
+    atoms = _structure_and_calculator(args)
+    result = relax(
+        atoms,
+        args.optimizer,
+        fmax=args.fmax,
+        steps=args.steps,
+        cell=args.cell,
+        pressure=args.pressure,
+        logfile=args.log,
+    )
+    ase.io.write(args.output, atoms, format="extxyz")
+    print(result.summary())
+    if args.cell:
+        lengths = ", ".join(f"{x:.5f}" for x in atoms.cell.lengths())
+        print(f"cell lengths {lengths} Å; volume {atoms.get_volume():.4f} Å^3")
+    print(f"final structure: {args.output}; log: {args.log}")
+    return 0 if result.converged else 1
+
+
+def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
+    parser.add_argument("--model", required=True, help="run directory of a trained model")
+    parser.add_argument("--which", default="best", choices=("best", "last"))
+    parser.add_argument("--dtype", default=None, choices=("float32", "float64"))
+    parser.add_argument("--index", default="-1", help="frame of the file (default: the last)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,6 +328,42 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
     ev.set_defaults(run=_eval)
 
+    md = sub.add_parser(
+        "md",
+        help="molecular dynamics with a trained model (ASE integrators)",
+        description="NVE (velocity Verlet), NVT (Langevin) or NPT (isotropic MTK) dynamics; "
+        "writes a trajectory and a log (energies, temperature, pressure) and reports "
+        "ms/step, atom-steps/s and ns/day.",
+    )
+    _add_structure_arguments(md)
+    md.add_argument("--ensemble", default="nvt", choices=("nve", "nvt", "npt"))
+    md.add_argument("--steps", type=int, default=1000)
+    md.add_argument("--timestep", type=float, default=1.0, help="fs")
+    md.add_argument("--temperature", type=float, default=300.0, help="K (initial for NVE)")
+    md.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs")
+    md.add_argument("--pressure", type=float, default=0.0, help="NPT pressure, GPa")
+    md.add_argument("--interval", type=int, default=10, help="steps between log rows/frames")
+    md.add_argument("--output", default="md.extxyz", help=".traj or extxyz trajectory")
+    md.add_argument("--log", default="md.log")
+    md.add_argument("--seed", type=int, default=0)
+    md.set_defaults(run=_md)
+
+    rx = sub.add_parser(
+        "relax",
+        help="relax positions (and optionally the cell) with a trained model",
+        description="FIRE or BFGS until the largest force is below --fmax; --cell relaxes "
+        "the cell through FrechetCellFilter. Exit status 1 when it did not converge.",
+    )
+    _add_structure_arguments(rx)
+    rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"))
+    rx.add_argument("--fmax", type=float, default=0.01, help="eV/Å")
+    rx.add_argument("--steps", type=int, default=1000)
+    rx.add_argument("--cell", action="store_true", help="relax the cell too")
+    rx.add_argument("--pressure", type=float, default=0.0, help="GPa, with --cell")
+    rx.add_argument("--output", default="relaxed.extxyz")
+    rx.add_argument("--log", default="relax.log")
+    rx.set_defaults(run=_relax)
+
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     synth = data_sub.add_parser("synth", help="write EMT-labelled periodic data (extxyz)")
@@ -280,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args)
-    except (ConfigError, DataError, FileNotFoundError, FileExistsError, TrainingDivergedError) as e:
+    except (
+        ConfigError,
+        DataError,
+        FileNotFoundError,
+        FileExistsError,
+        TrainingDivergedError,
+        ValueError,
+    ) as e:
         print(f"eqpot {args.command}: error: {e}", file=sys.stderr)
         return 2
 

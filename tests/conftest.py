@@ -52,3 +52,14 @@ def shared_data():
     if not (root / "acac").is_dir():
         pytest.skip(f"shared datasets unavailable: {root} has no acac/")
     return root
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory):
+    """The README's main job (``eqpot quickstart``, 40 epochs, ~2 min on 2 cores), trained
+    once per session: a small MACE for EMT copper that the training, calculator and
+    simulation tests share."""
+    from eqpot.train.quickstart import quickstart
+
+    workdir = tmp_path_factory.mktemp("quickstart-run")
+    return quickstart(workdir, ["progress=false"], log=lambda *a: None)

@@ -33,6 +33,14 @@ def write_model_file(run_dir: Path, record: dict) -> None:
     tmp.replace(run_dir / MODEL_FILE)
 
 
+def read_model_file(run_dir: Path) -> dict:
+    """The run's ``model.json`` record; a clear error when ``run_dir`` is not a run."""
+    model_file = Path(run_dir) / MODEL_FILE
+    if not model_file.is_file():
+        raise FileNotFoundError(f"{run_dir} is not an eqpot run directory (no {MODEL_FILE})")
+    return json.loads(model_file.read_text())
+
+
 def build_from_record(record: dict, dtype: str | None = None) -> models.Potential:
     stats = record["statistics"]
     config = dict(record["model_config"])
@@ -92,10 +100,7 @@ def load_potential(
     are used when the run kept them (``use_ema``).
     """
     run_dir = Path(path)
-    model_file = run_dir / MODEL_FILE
-    if not model_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not an eqpot run directory (no {MODEL_FILE})")
-    record = json.loads(model_file.read_text())
+    record = read_model_file(run_dir)
     pot = build_from_record(record, dtype)
     pure = nnx.to_pure_dict(pot.params)
     template = {"params": pure, "ema": pure} if record.get("ema") else {"params": pure}

@@ -15,7 +15,7 @@ import pytest
 from eqpot import cli
 from eqpot.train import TrainingDivergedError, load_potential
 from eqpot.train.config import load_config
-from eqpot.train.quickstart import ensure_data, quickstart
+from eqpot.train.quickstart import ensure_data
 from eqpot.train.trainer import fit
 
 TINY = [
@@ -49,19 +49,18 @@ def _config(tmp_path, data, name, extra=()):
     )
 
 
-def test_shortened_quickstart_learns_forces(tmp_path):
-    """The README's main job, shortened: held-out force RMSE well below the RMS force."""
-    result = quickstart(tmp_path, ["max_num_epochs=12", "progress=false"], log=lambda *a: None)
+def test_quickstart_learns_forces(quickstart_run):
+    """The README's main job: held-out force RMSE far below the RMS force."""
+    result = quickstart_run
     test = next(v for k, v in result.metrics.items() if k not in ("train", "valid"))
-    # the full quickstart (40 epochs, 146 s on the 2-core CPU) measured a held-out force RMSE
-    # of 0.0275 eV/Å against an RMS force of 0.517 eV/Å (1/19); after 12 epochs the validation
-    # force RMSE was ~0.04 eV/Å, so 1/3 of the RMS force leaves a wide margin for noise
-    # while still failing for a model that has not learned the forces
-    assert test["rmse_f"] < test["rms_f_ref"] / 3, test
+    # measured on the 2-core CPU: held-out force RMSE 0.0275 eV/Å against an RMS force of
+    # 0.517 eV/Å (1/19; 146 s); 1/8 leaves room for platform noise and still fails for a
+    # model that has not learned the forces
+    assert test["rmse_f"] < test["rms_f_ref"] / 8, test
     for name in ("config.yaml", "model.json", "metrics.csv", "metrics.json"):
         assert (result.run_dir / name).is_file()
     assert list(result.run_dir.glob("parity_*.png"))
-    # the checkpoint reloads without the trainer and reproduces the reported metrics
+    # the checkpoint reloads without the trainer
     pot = load_potential(result.run_dir, "best")
     assert pot.num_parameters > 0
 

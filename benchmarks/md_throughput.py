@@ -1,0 +1,171 @@
+"""MD throughput of the ASE calculator: ms per energy+forces+stress step against system size.
+
+    python benchmarks/md_throughput.py OUT.json [--sizes 64 256 512] [--models ...]
+        [--peer mace_torch.json] [--plot OUT.png]
+
+Rattled fcc Cu (a = 3.61 Å, cubic cells repeated) with untrained float32 models, r_max 5 Å:
+
+* ``mace-small``: MACE 64x(0e+1o), max_ell 3, correlation 3, 2 interactions, 8 Bessel,
+  radial MLP [64, 64, 64] (DESIGN §5's CPU anchor; mace-torch's peer numbers use the same);
+* ``mace-medium``: the same with 128x(0e+1o);
+* ``tensornet``: 128 channels, 2 layers, 32 radial functions;
+* ``escn``: 64 sphere channels, lmax 3, mmax 2, 2 layers.
+
+Each step moves every atom by ~1e-3 Å and asks the calculator for energy, forces and
+stress, as an MD step does (neighbour list kept with a 0.5 Å skin). Reported: the median ms
+over ``repeats`` steps after the first (``compile_s`` is the first call), atom-steps/s, edge
+count, and, with ``--peer``, the ratio to mace-torch's calculator at the same size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import ase.build
+import jax
+import numpy as np
+
+from eqpot import models
+from eqpot.calculator import EqpotCalculator
+
+CUTOFF = 5.0
+REPEATS = {
+    64: (2, 2, 4),
+    256: (4, 4, 4),
+    512: (4, 4, 8),
+    1024: (4, 8, 8),
+    2048: (8, 8, 8),
+    4096: (8, 8, 16),
+}
+MACE = dict(
+    num_bessel=8,
+    max_ell=3,
+    max_L=1,
+    correlation=3,
+    num_interactions=2,
+    radial_MLP=(64, 64, 64),
+    avg_num_neighbors=40.0,
+)
+MODELS = {
+    "mace-small": ("mace", dict(MACE, num_channels=64)),
+    "mace-medium": ("mace", dict(MACE, num_channels=128)),
+    "tensornet": ("tensornet", dict(hidden_channels=128, num_layers=2, num_rbf=32)),
+    "escn": (
+        "escn",
+        dict(
+            sphere_channels=64, hidden_channels=64, edge_channels=64, lmax=3, mmax=2, num_layers=2
+        ),
+    ),
+}
+PEER_NAMES = {"mace-small": "64x(0e+1o)", "mace-medium": "128x(0e+1o)"}
+
+
+def potential(name: str) -> models.Potential:
+    kind, config = MODELS[name]
+    model = models.build(kind, num_elements=1, r_max=CUTOFF, dtype="float32", **config)
+    return models.Potential(model)
+
+
+def measure(pot: models.Potential, atoms, repeats: int, max_seconds: float) -> dict:
+    """A fresh calculator (so the first call compiles), then the median of timed steps."""
+    calc = EqpotCalculator(pot, [29], CUTOFF, skin=0.5)
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        calc.calculate(atoms, ["energy", "forces", "stress"])
+        times.append((time.perf_counter() - start) * 1e3)
+        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
+        if len(times) == 3:  # compile, then one step: fewer repeats when a step is slow
+            repeats = max(5, min(repeats, int(1e3 * max_seconds / times[-1])))
+        if len(times) > repeats:
+            break
+    ms = statistics.median(times[1:])
+    return dict(
+        compile_s=times[0] / 1e3,
+        ms_per_step=ms,
+        atom_steps_per_s=len(atoms) * 1e3 / ms,
+        num_edges=calc.edge_count_range[1],
+        compiles=calc.compile_count,
+        repeats=len(times) - 1,
+    )
+
+
+def plot(record: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for name in dict.fromkeys(r["model"] for r in record["results"]):
+        rows = [r for r in record["results"] if r["model"] == name]
+        ax.loglog([r["atoms"] for r in rows], [r["ms_per_step"] for r in rows], "o-", label=name)
+        peer = [r for r in rows if "mace_torch_ms" in r]
+        if peer:
+            ax.loglog(
+                [r["atoms"] for r in peer],
+                [r["mace_torch_ms"] for r in peer],
+                "x--",
+                label=f"mace-torch {PEER_NAMES[name]}",
+            )
+    ax.set_xlabel("atoms (fcc Cu, r_max 5 Å)")
+    ax.set_ylabel("ms per step (energy+forces+stress)")
+    ax.set_title(f"{record['device']}, JAX {record['jax']}, float32, {record['date']}", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 512])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        help="fewer repeats (at least 5) when one step is slow",
+    )
+    parser.add_argument("--peer", help="JSON written by benchmarks/peers/mace_torch.py")
+    parser.add_argument("--plot", help="PNG of ms/step against atoms")
+    args = parser.parse_args()
+    peer = {}
+    if args.peer:
+        with open(args.peer) as f:
+            peer = {(r["model"], r["atoms"]): r["median_ms"] for r in json.load(f)["results"]}
+    results = []
+    for name in args.models:
+        pot = potential(name)
+        for n in args.sizes:
+            atoms = ase.build.bulk("Cu", "fcc", a=3.61, cubic=True).repeat(REPEATS[n])
+            atoms.rattle(0.05, seed=0)
+            row = dict(model=name, atoms=n, **measure(pot, atoms, args.repeats, args.max_seconds))
+            if (PEER_NAMES.get(name), n) in peer:
+                row["mace_torch_ms"] = peer[(PEER_NAMES[name], n)]
+                row["ratio_vs_mace_torch"] = row["ms_per_step"] / row["mace_torch_ms"]
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    record = dict(
+        device=jax.devices()[0].device_kind,
+        machine=platform.processor() or platform.machine(),
+        jax=jax.__version__,
+        dtype="float32",
+        date=time.strftime("%Y-%m-%d"),
+        results=results,
+    )
+    with open(args.out, "w") as f:
+        json.dump(record, f, indent=1)
+    if args.plot:
+        plot(record, args.plot)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The ASE calculator: energy, forces, stress, per-atom energies and the Hessian.
+
+    calc = EqpotCalculator.from_checkpoint("runs/quickstart", dtype="float64")
+    atoms.calc = calc
+    atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+
+Results follow ASE's conventions: energy in eV, forces ``-dE/dr`` in eV/Å, stress
+``sigma = (1/V) dE/deps`` in eV/Å^3 as Voigt ``(xx, yy, zz, yz, xz, xy)`` (ASE's sign;
+pressure ``-tr(sigma)/3``). Stress is defined whenever the cell has a volume, so it is also
+reported for slabs and for molecules in a box: the strain acts on positions and cell (the
+derivative ``calculate_numerical_stress`` takes), and along non-periodic directions it then
+depends on the box the user chose. Without a cell volume, asking for stress is an error.
+
+Speed during dynamics:
+
+* **neighbour-list skin**: the list is built with ``r_max + skin`` and reused until an atom
+  has moved more than ``skin / 2`` since the build (no pair can then have entered the
+  cutoff unseen), or the cell, periodicity or atoms changed. Every model's radial envelope
+  is exactly zero beyond ``r_max``, so the extra edges change nothing.
+* **growing buckets**: the padded edge budget is ``ceil(multiplier * edges)`` rounded up to
+  64 and only grows; the node budget changes only when the number of atoms does. A run
+  therefore compiles once per budget; :attr:`EqpotCalculator.compile_count` counts them.
+
+pymatgen ``Structure``/``Molecule`` objects: convert them with
+:func:`eqpot.datasets.from_pymatgen` (or pass them to :meth:`EqpotCalculator.atoms_from`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import ase
+import jax
+import jax.numpy as jnp
+import numpy as np
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from eqpot import models
+from eqpot.graph import (
+    EDGE_MULTIPLE,
+    NODE_MULTIPLE,
+    Budget,
+    Graph,
+    ShapeCounter,
+    batch_graphs,
+    graph_from_atoms,
+    round_up,
+)
+
+
+class EqpotCalculator(Calculator):
+    """ASE calculator for an eqpot :class:`~eqpot.models.Potential`.
+
+    Args:
+        potential: the model with its parameters.
+        type_map: atomic numbers in the model's species order (``model.json``'s
+            ``statistics.type_map``).
+        r_max: the model's cutoff in Å (default: ``potential.model.config.r_max``).
+        skin: extra neighbour-list radius in Å (0 rebuilds the list every call).
+        capacity_multiplier: head-room of the edge budget when it is (re)allocated.
+    """
+
+    implemented_properties: ClassVar[list[str]] = [
+        "energy",
+        "free_energy",
+        "forces",
+        "stress",
+        "energies",
+    ]
+
+    def __init__(
+        self,
+        potential: models.Potential,
+        type_map: Sequence[int],
+        r_max: float | None = None,
+        *,
+        skin: float = 0.5,
+        capacity_multiplier: float = 1.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if skin < 0 or capacity_multiplier < 1:
+            raise ValueError(
+                f"need skin >= 0 and capacity_multiplier >= 1, got {skin}, {capacity_multiplier}"
+            )
+        self.potential = potential
+        self.type_map = [int(z) for z in type_map]
+        self.r_max = float(r_max if r_max is not None else potential.model.config.r_max)
+        self.skin = float(skin)
+        self.capacity_multiplier = float(capacity_multiplier)
+        self._predict = ShapeCounter(potential.predict_with)
+        self._budget: Budget | None = None
+        self._graph: Graph | None = None
+        self._built_from: ase.Atoms | None = None
+        self.neighbor_list_builds = 0
+        self.edge_count_range: tuple[int, int] | None = None  # over all list builds
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, which: str = "best", dtype: str | None = None, **kwargs
+    ) -> EqpotCalculator:
+        """A calculator for a training run's checkpoint (``eqpot train`` run directory).
+
+        ``dtype`` (``"float32"``/``"float64"``; default: the run's) — float64 switches on
+        ``jax_enable_x64``. Keyword arguments go to the constructor (``skin``, ...).
+        """
+        from eqpot.train.checkpoint import load_potential, read_model_file
+
+        record = read_model_file(Path(path))
+        if (dtype or record["dtype"]) == "float64":
+            jax.config.update("jax_enable_x64", True)
+        pot = load_potential(path, which, dtype=dtype)
+        return cls(pot, record["statistics"]["type_map"], record["r_max"], **kwargs)
+
+    @staticmethod
+    def atoms_from(structure) -> ase.Atoms:
+        """``ase.Atoms`` from ``Atoms`` or a pymatgen ``Structure``/``Molecule``."""
+        if isinstance(structure, ase.Atoms):
+            return structure
+        from eqpot.datasets import from_pymatgen
+
+        return from_pymatgen(structure)
+
+    @property
+    def compile_count(self) -> int:
+        """How many input shapes the energy/forces/stress function was compiled for."""
+        return self._predict.count
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        graph = self._current_graph(self.atoms)
+        out = self._predict(self.potential.params, graph)
+        n = len(self.atoms)
+        energy = float(out.energy[0])
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "forces": np.asarray(out.forces[:n], np.float64),
+            "energies": np.asarray(out.node_energy[:n], np.float64),
+        }
+        if abs(self.atoms.cell.volume) > 1e-12:
+            self.results["stress"] = full_3x3_to_voigt_6_stress(np.asarray(out.stress[0]))
+        elif "stress" in properties:
+            raise PropertyNotImplementedError(
+                "stress needs a cell with non-zero volume; these atoms have none"
+            )
+
+    def get_hessian(self, atoms: ase.Atoms | None = None) -> np.ndarray:
+        """``d^2E/dr dr`` as a ``(3N, 3N)`` array (eV/Å^2), rows/columns ``(atom, xyz)``."""
+        atoms = self.atoms if atoms is None else atoms
+        if atoms is None:
+            raise ValueError("get_hessian needs atoms (none given and none calculated yet)")
+        n = len(atoms)
+        h = np.asarray(self.potential.hessian(self._current_graph(atoms)), np.float64)
+        return h[:n, :, :n, :].reshape(3 * n, 3 * n)
+
+    def _current_graph(self, atoms: ase.Atoms) -> Graph:
+        """The padded device graph of ``atoms``; rebuilds the neighbour list only if needed."""
+        if self._needs_rebuild(atoms):
+            self._rebuild(atoms)
+        positions = np.zeros((self._budget.n_node, 3), np.float64)
+        positions[: len(atoms)] = atoms.positions
+        return self._graph._replace(positions=jnp.asarray(positions))
+
+    def _needs_rebuild(self, atoms: ase.Atoms) -> bool:
+        ref = self._built_from
+        if ref is None or len(ref) != len(atoms) or not np.array_equal(ref.numbers, atoms.numbers):
+            return True
+        if not (np.array_equal(ref.pbc, atoms.pbc) and np.array_equal(ref.cell, atoms.cell)):
+            return True
+        moved = np.linalg.norm(atoms.positions - ref.positions, axis=1)
+        return bool(moved.max(initial=0.0) > 0.5 * self.skin)
+
+    def _rebuild(self, atoms: ase.Atoms) -> None:
+        if not np.all(np.isfinite(atoms.positions)):
+            bad = int(np.argwhere(~np.isfinite(atoms.positions))[0, 0])
+            raise ValueError(f"atom {bad} has a non-finite position {atoms.positions[bad]}")
+        source = f"structure {atoms.get_chemical_formula()}"
+        data = graph_from_atoms(atoms, self.r_max + self.skin, self.type_map, source=source)
+        self.neighbor_list_builds += 1
+        low, high = self.edge_count_range or (data.num_edges, data.num_edges)
+        self.edge_count_range = (min(low, data.num_edges), max(high, data.num_edges))
+        nodes = round_up(data.num_nodes + 1, NODE_MULTIPLE)
+        budget = self._budget
+        if budget is None or budget.n_node != nodes or budget.n_edge < data.num_edges:
+            edges = round_up(math.ceil(self.capacity_multiplier * data.num_edges), EDGE_MULTIPLE)
+            if budget is not None and budget.n_node == nodes:
+                edges = max(edges, budget.n_edge)
+            budget = Budget(nodes, edges, 2)
+        self._budget = budget
+        self._graph = jax.device_put(batch_graphs([data], budget))
+        self._built_from = atoms.copy()
