@@ -29,7 +29,7 @@ import numpy as np
 from ase import units
 from ase.md.langevin import Langevin
 from ase.md.nose_hoover_chain import IsotropicMTKNPT
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 from tqdm.auto import tqdm
 
@@ -129,7 +129,7 @@ def run_md(
         raise ValueError(
             f"need steps >= 1, interval >= 1, timestep > 0; got {steps}, {interval}, {timestep}"
         )
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    thermalize_momenta(atoms, temperature, rng=np.random.default_rng(seed))
     Stationary(atoms)
     dyn = _integrator(
         atoms, ensemble, timestep, temperature, friction, pressure, tdamp, pdamp, seed
