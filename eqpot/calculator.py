@@ -16,7 +16,8 @@ Speed during dynamics:
 * **neighbour-list skin**: the list is built with ``r_max + skin`` and reused until an atom
   has moved more than ``skin / 2`` since the build (no pair can then have entered the
   cutoff unseen), or the cell, periodicity or atoms changed. Every model's radial envelope
-  is exactly zero beyond ``r_max``, so the extra edges change nothing.
+  is exactly zero beyond ``r_max``, so the extra edges change nothing but the cost; the
+  default skin depends on the backend (``DEFAULT_SKIN``).
 * **growing buckets**: the padded edge budget is ``ceil(multiplier * edges)`` rounded up to
   64 and only grows; the node budget changes only when the number of atoms does. A run
   therefore compiles once per budget; :attr:`EqpotCalculator.compile_count` counts them.
@@ -51,6 +52,12 @@ from eqpot.graph import (
     round_up,
 )
 
+#: skin per JAX backend. On a CPU the model's cost grows with the edges the skin adds (33 %
+#: more at r_max 5 Å with a 0.5 Å skin: 395 against 254 ms per step for a 64-atom MACE,
+#: benchmarks/results/md_throughput_cpu2.json) while vesin rebuilds the list in ~1 ms, so
+#: the list is rebuilt every step there.
+DEFAULT_SKIN = {"cpu": 0.0, "gpu": 0.5}
+
 
 class EqpotCalculator(Calculator):
     """ASE calculator for an eqpot :class:`~eqpot.models.Potential`.
@@ -60,7 +67,8 @@ class EqpotCalculator(Calculator):
         type_map: atomic numbers in the model's species order (``model.json``'s
             ``statistics.type_map``).
         r_max: the model's cutoff in Å (default: ``potential.model.config.r_max``).
-        skin: extra neighbour-list radius in Å (0 rebuilds the list every call).
+        skin: extra neighbour-list radius in Å; 0 rebuilds the list every call. Default:
+            ``DEFAULT_SKIN`` of the JAX backend (see the module docstring).
         capacity_multiplier: head-room of the edge budget when it is (re)allocated.
     """
 
@@ -78,11 +86,13 @@ class EqpotCalculator(Calculator):
         type_map: Sequence[int],
         r_max: float | None = None,
         *,
-        skin: float = 0.5,
+        skin: float | None = None,
         capacity_multiplier: float = 1.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if skin is None:
+            skin = DEFAULT_SKIN.get(jax.default_backend(), 0.0)
         if skin < 0 or capacity_multiplier < 1:
             raise ValueError(
                 f"need skin >= 0 and capacity_multiplier >= 1, got {skin}, {capacity_multiplier}"
