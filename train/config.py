@@ -71,12 +71,14 @@ class TrainConfig:
     valid_batch_size: int = 10
     max_num_epochs: int = 100
     eval_interval: int = 1
+    checkpoint_interval: int = 1  # epochs between "last" checkpoints (and always at the end)
     patience: int | None = None  # early stopping, in evaluations
     max_time: float | None = None  # seconds of training; stops after the epoch that passes it
     progress: bool = True
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+POSITIVE = ("batch_size", "valid_batch_size", "eval_interval", "checkpoint_interval")
 CHOICES = {
     "optimizer": ("adam", "adamw"),
     "scheduler": ("plateau", "cosine", "constant"),
@@ -121,6 +123,8 @@ def _apply(config: dict, updates: dict, where: str) -> None:
         value = _coerce(key, value, where)
         if key in CHOICES and value not in CHOICES[key]:
             raise ConfigError(f"{where}: {key} must be one of {CHOICES[key]}, got {value!r}")
+        if key in POSITIVE and not value >= 1:
+            raise ConfigError(f"{where}: {key} must be at least 1, got {value!r}")
         if key == "model_config":
             config.setdefault("model_config", {}).update(value)
         else:

@@ -245,7 +245,15 @@ class Trainer:
                 bar.set_postfix(
                     loss=f"{row['train_loss']:.4g}", rmse_f=f"{m.get('rmse_f', float('nan')):.4g}"
                 )
-            self._save(last, state)
+            stopping = (c.patience is not None and meta["stale"] > c.patience) or (
+                c.max_time is not None and time.perf_counter() - started > c.max_time
+            )
+            if (
+                (epoch + 1) % c.checkpoint_interval == 0
+                or stopping
+                or epoch + 1 == c.max_num_epochs
+            ):
+                self._save(last, state)
             if c.progress and bar.disable:  # not a terminal: one plain line per epoch
                 print(
                     f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
@@ -255,9 +263,7 @@ class Trainer:
                 )
             with open(log_path, "a", newline="") as f:
                 csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
-            if c.patience is not None and meta["stale"] > c.patience:
-                break
-            if c.max_time is not None and time.perf_counter() - started > c.max_time:
+            if stopping:
                 break
         bar.close()
         return state
