@@ -105,22 +105,21 @@ def plot(record: dict, path: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     skins = sorted({r["skin"] for r in record["results"]})
-    for name in dict.fromkeys(r["model"] for r in record["results"]):
+    names = dict.fromkeys(r["model"] for r in record["results"])
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for color, name in zip(colors, names, strict=False):
         for skin in skins:
             rows = [r for r in record["results"] if r["model"] == name and r["skin"] == skin]
+            if not rows:
+                continue
             label = name if len(skins) == 1 else f"{name}, skin {skin} Å"
-            style = "o-" if skin == skins[0] else "s:"
-            ax.loglog(
-                [r["atoms"] for r in rows], [r["ms_per_step"] for r in rows], style, label=label
-            )
+            style = "o-" if skin == skins[-1] else "s:"
+            x, y = [r["atoms"] for r in rows], [r["ms_per_step"] for r in rows]
+            ax.loglog(x, y, style, color=color, label=label)
         peer = [r for r in record["results"] if r["model"] == name and "mace_torch_ms" in r]
         if peer:
-            ax.loglog(
-                [r["atoms"] for r in peer],
-                [r["mace_torch_ms"] for r in peer],
-                "x--",
-                label=f"mace-torch {PEER_NAMES[name]}",
-            )
+            x, y = [r["atoms"] for r in peer], [r["mace_torch_ms"] for r in peer]
+            ax.loglog(x, y, "x--", color=color, label=f"mace-torch {PEER_NAMES[name]}")
     ax.set_xlabel("atoms (fcc Cu, r_max 5 Å)")
     ax.set_ylabel("ms per step (energy+forces+stress)")
     ax.set_title(f"{record['device']}, JAX {record['jax']}, float32, {record['date']}", fontsize=9)
