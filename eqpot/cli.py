@@ -255,6 +255,29 @@ def _relax(args: argparse.Namespace) -> int:
     return 0 if result.converged else 1
 
 
+def _bench_tp(args: argparse.Namespace) -> int:
+    from eqpot.bench import report, tp
+
+    if args.dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    rows = tp.run(
+        families=args.families or tp.FAMILIES,
+        settings=args.settings,
+        degrees=args.L,
+        channels=args.channels,
+        batch=args.batch,
+        orders=args.orders,
+        dtype=args.dtype,
+        repeats=args.repeats,
+        expressivity_max_L=args.expressivity_max_L,
+    )
+    print(report.write(rows, args.out, args.name))
+    print(f"results: {args.out}/{args.name}.csv, .json, _time.png, _pareto.png, _fastest.md")
+    return 0
+
+
 def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
     parser.add_argument("--model", required=True, help="run directory of a trained model")
@@ -363,6 +386,37 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("--output", default="relaxed.extxyz")
     rx.add_argument("--log", default="relax.log")
     rx.set_defaults(run=_relax)
+
+    bench = sub.add_parser("bench", help="microbenchmarks: tensor products against peers")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    btp = bench_sub.add_parser(
+        "tp",
+        help="time, FLOPs, memory, equivariance and expressivity of tensor products",
+        description="Sweep products (eqpot families and e3nn-jax peers), degrees, channels "
+        "and PriceofFreedom settings; write CSV, JSON, plots and the fastest-product table.",
+    )
+    btp.add_argument(
+        "--families",
+        nargs="+",
+        default=None,
+        help="cg gaunt_grid gaunt_fourier cp so2 e3nn_cg e3nn_s2grid (default: all)",
+    )
+    btp.add_argument("--settings", nargs="+", default=["MIMO"], help="SISO SIMO MIMO channelwise")
+    btp.add_argument("--L", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
+    btp.add_argument("--channels", type=int, nargs="+", default=[1])
+    btp.add_argument("--batch", type=int, default=1000)
+    btp.add_argument("--orders", nargs="+", default=["fwd", "fwd+bwd"], help="fwd fwd+bwd 2nd")
+    btp.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    btp.add_argument("--repeats", type=int, default=20)
+    btp.add_argument(
+        "--expressivity-max-L",
+        type=int,
+        default=6,
+        help="compute expressivity up to this L (it costs a Jacobian rank)",
+    )
+    btp.add_argument("--out", default="bench-results", help="output directory")
+    btp.add_argument("--name", default="tp", help="file name stem")
+    btp.set_defaults(run=_bench_tp)
 
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
     data_sub = data.add_subparsers(dest="data_command", required=True)

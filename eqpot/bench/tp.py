@@ -1,0 +1,278 @@
+"""Tensor-product microbenchmarks: runtime against expressivity, beside e3nn-jax.
+
+Settings (PriceofFreedom's, Xie et al. 2025, plus a channel-wise one; ``s2(L)`` is
+``e3nn.s2_irreps(L)`` = 0e+1o+2e+..., one copy per degree):
+
+===============  ===================  =================================================
+setting          inputs x1, x2        output
+===============  ===================  =================================================
+``SISO``         one irrep ``L``      ``(2L)e`` (PoF keeps ``L``, which is an empty
+                                      computation for odd ``L``; ``2L`` never is)
+``SIMO``         one irrep ``L``      ``s2(2L)``
+``MIMO``         ``s2(L)``            ``s2(2L)``
+``channelwise``  ``s2(L)``            ``s2(L)`` (DESIGN §5's channel-wise anchor)
+===============  ===================  =================================================
+
+``channels`` adds a channel axis: ``(batch, channels, dim)`` and the product acts per
+channel. Implementations (``family``):
+
+* eqpot products through :func:`eqpot.tp.make`: ``cg`` (weightless "uv", restricted to the
+  output irreps, as PoF's CGTP), ``gaunt_grid``, ``gaunt_fourier``, ``cp`` (mode "uvw",
+  random weights) and ``so2`` (x2 is an edge vector ``1x1o``; MIMO/channel-wise only);
+  each with its kernel implementations (``impl``; today ``xla``);
+* peers: ``e3nn_cg`` (``e3nn.tensor_product`` with the same output filter) and
+  ``e3nn_s2grid`` (``e3nn.to_s2grid`` of both inputs, pointwise product,
+  ``e3nn.from_s2grid``, on the same Gauss-Legendre grid as ``gaunt_grid``).
+
+Orders: ``fwd`` (the product), ``fwd+bwd`` (gradient of ``|T(x1, x2)|^2 / 2`` with respect
+to both inputs) and ``2nd`` (gradient of the squared norm of that gradient: what force
+training differentiates). Each row also records the equivariance error (random rotation and
+inversion, relative to the output's magnitude) with the bound it must stay below, the
+computed expressivity and the number of couplings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import itertools
+from collections.abc import Callable, Iterable
+
+import e3nn_jax as e3nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import eqpot.tp
+from eqpot import so3
+from eqpot.bench.timing import device_peak_flops, measure
+
+SETTINGS = ("SISO", "SIMO", "MIMO", "channelwise")
+EQPOT_FAMILIES = ("cg", "gaunt_grid", "gaunt_fourier", "cp", "so2")
+PEER_FAMILIES = ("e3nn_cg", "e3nn_s2grid")
+FAMILIES = EQPOT_FAMILIES + PEER_FAMILIES
+ORDERS = ("fwd", "fwd+bwd", "2nd")
+#: relative equivariance error allowed for an exact product, per dtype
+EXACT_BOUND = {"float32": 1e-4, "float64": 1e-9}
+#: the eqpot product whose math each peer computes (for its expressivity and couplings)
+PEER_EQUIVALENT = {"e3nn_cg": "cg", "e3nn_s2grid": "gaunt_grid"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    family: str
+    setting: str
+    L: int
+    channels: int = 1
+    batch: int = 1000
+    dtype: str = "float32"
+    impl: str = "xla"
+
+
+def setting_irreps(setting: str, L: int) -> tuple[e3nn.Irreps, e3nn.Irreps, e3nn.Irreps]:
+    """``(irreps_x1, irreps_x2, irreps_out)`` of a setting at degree ``L``."""
+    single = e3nn.Irreps(f"{L}{'e' if L % 2 == 0 else 'o'}")
+    s2 = e3nn.s2_irreps
+    table = {
+        "SISO": (single, single, e3nn.Irreps(f"{2 * L}e")),
+        "SIMO": (single, single, s2(2 * L)),
+        "MIMO": (s2(L), s2(L), s2(2 * L)),
+        "channelwise": (s2(L), s2(L), s2(L)),
+    }
+    if setting not in table:
+        raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
+    return table[setting]
+
+
+def applicable(family: str, setting: str) -> bool:
+    return not (family == "so2" and setting in ("SISO", "SIMO"))
+
+
+@functools.cache
+def eqpot_product(family: str, setting: str, L: int) -> eqpot.tp.TensorProduct:
+    i1, i2, out = setting_irreps(setting, L)
+    if family == "cg":
+        return eqpot.tp.make("cg", i1, i2, out, mode="uv")
+    if family == "cp":
+        return eqpot.tp.make("cp", i1, i2, out, mode="uvw")
+    if family == "so2":
+        return eqpot.tp.make("so2", i1, "1x1o", i1)
+    return eqpot.tp.make(family, i1, i2, out)
+
+
+def _e3nn_s2grid(x1: e3nn.IrrepsArray, x2: e3nn.IrrepsArray, irreps_out) -> e3nn.IrrepsArray:
+    degree = x1.irreps.lmax + x2.irreps.lmax + e3nn.Irreps(irreps_out).lmax
+    res_beta, res_alpha = so3.grid_resolution(degree)
+    grid = functools.partial(
+        e3nn.to_s2grid,
+        res_beta=res_beta,
+        res_alpha=res_alpha,
+        quadrature="gausslegendre",
+        fft=False,
+        p_val=1,
+        p_arg=-1,
+    )
+    s1, s2 = grid(x1), grid(x2)
+    product = e3nn.SphericalSignal(
+        s1.grid_values * s2.grid_values, "gausslegendre", p_val=1, p_arg=-1
+    )
+    return e3nn.from_s2grid(product, irreps_out, fft=False)
+
+
+def build(case: Case):
+    """``(fn, (x1, x2, w), irreps)``: ``fn(x1, x2, w) -> IrrepsArray`` on raw arrays."""
+    i1, i2, out = setting_irreps(case.setting, case.L)
+    if case.family == "so2":
+        i2 = e3nn.Irreps("1x1o")
+    shape = (case.batch, case.channels) if case.channels > 1 else (case.batch,)
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(case.L), 3)
+    x1 = e3nn.normal(i1, k1, shape, dtype=case.dtype).array
+    x2 = e3nn.normal(i2, k2, shape, dtype=case.dtype).array
+    if case.family == "e3nn_cg":
+
+        def fn(a, b, w):
+            return e3nn.tensor_product(
+                e3nn.IrrepsArray(i1, a),
+                e3nn.IrrepsArray(i2, b),
+                filter_ir_out=out,
+                irrep_normalization="component",
+            )
+
+        return fn, (x1, x2, None), (i1, i2)
+    if case.family == "e3nn_s2grid":
+
+        def fn(a, b, w):
+            return _e3nn_s2grid(e3nn.IrrepsArray(i1, a), e3nn.IrrepsArray(i2, b), out)
+
+        return fn, (x1, x2, None), (i1, i2)
+    product = eqpot_product(case.family, case.setting, case.L)
+    w = None
+    if product.num_weights:
+        w = jax.random.normal(k3, (product.num_weights,), case.dtype) / np.sqrt(product.num_weights)
+
+    def fn(a, b, weights):
+        return product(e3nn.IrrepsArray(i1, a), e3nn.IrrepsArray(i2, b), weights, impl=case.impl)
+
+    return fn, (x1, x2, w), (i1, i2)
+
+
+def ordered(fn: Callable, order: str) -> Callable:
+    """The function timed for ``order`` (see the module docstring)."""
+
+    def forward(a, b, w):
+        return fn(a, b, w).array
+
+    def loss(a, b, w):
+        return 0.5 * jnp.sum(forward(a, b, w) ** 2)
+
+    if order == "fwd":
+        return forward
+    if order == "fwd+bwd":
+        return jax.grad(loss, argnums=(0, 1))
+    if order == "2nd":
+        first = jax.grad(loss, argnums=0)
+        return jax.grad(lambda a, b, w: jnp.sum(first(a, b, w) ** 2), argnums=(0, 1))
+    raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+
+
+def equivariance(case: Case, samples: int = 16) -> tuple[float, float]:
+    """``(error, bound)``: ``max |T(Dx1, Dx2) - D T(x1, x2)| / max |T|`` for a random
+    rotation times inversion, and the bound it must stay below."""
+    small = dataclasses.replace(case, batch=samples)
+    fn, (x1, x2, w), (i1, i2) = build(small)
+    d = -e3nn.rand_matrix(jax.random.PRNGKey(7), (), dtype=jnp.float64).astype(case.dtype)
+    out = fn(x1, x2, w)
+    rotated = fn(
+        e3nn.IrrepsArray(i1, x1).transform_by_matrix(d).array,
+        e3nn.IrrepsArray(i2, x2).transform_by_matrix(d).array,
+        w,
+    )
+    scale = float(jnp.max(jnp.abs(out.array)))
+    error = float(jnp.max(jnp.abs(rotated.array - out.transform_by_matrix(d).array))) / scale
+    bound = EXACT_BOUND[case.dtype]
+    if case.family == "cp":
+        product = eqpot_product("cp", case.setting, case.L)
+        cp_bound = product.equivariance_bound(e3nn.IrrepsArray(i1, x1), e3nn.IrrepsArray(i2, x2), w)
+        bound += float(jnp.max(cp_bound)) / scale
+    return error, bound
+
+
+@functools.cache
+def structure(family: str, setting: str, L: int, with_expressivity: bool) -> dict:
+    """Expressivity (computed) and couplings of the product a family runs in a setting."""
+    source = PEER_EQUIVALENT.get(family, family)
+    product = eqpot_product(source, setting, L)
+    row = {"num_couplings": len(product.couplings()), "expressivity_of": source}
+    if with_expressivity:
+        e = product.expressivity()
+        row.update(
+            expressivity=e.dimension,
+            expressivity_full=e.full_dimension,
+            literature_gamma=e.literature_gamma,
+        )
+    return row
+
+
+def run(
+    families: Iterable[str] = FAMILIES,
+    settings: Iterable[str] = ("MIMO",),
+    degrees: Iterable[int] = (1, 2, 3, 4),
+    channels: Iterable[int] = (1,),
+    batch: int = 1000,
+    orders: Iterable[str] = ("fwd", "fwd+bwd"),
+    dtype: str = "float32",
+    repeats: int = 20,
+    expressivity_max_L: int = 6,
+    log: Callable = print,
+) -> list[dict]:
+    """One row per (family, setting, L, channels, order); see the module docstring."""
+    families, settings, orders = tuple(families), tuple(settings), tuple(orders)
+    for values, known, what in (
+        (families, FAMILIES, "family"),
+        (settings, SETTINGS, "setting"),
+        (orders, ORDERS, "order"),
+    ):
+        for value in values:
+            if value not in known:
+                raise ValueError(f"unknown {what} {value!r}; known: {', '.join(known)}")
+    peak = device_peak_flops(dtype)
+    meta = {
+        "device": jax.devices()[0].device_kind,
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
+        "date": datetime.date.today().isoformat(),
+        "peak_flops": peak,
+    }
+    rows = []
+    grid = itertools.product(families, settings, degrees, channels)
+    for family, setting, L, c in grid:
+        if not applicable(family, setting):
+            continue
+        case = Case(family, setting, L, c, batch, dtype)
+        fn, args, _ = build(case)
+        error, bound = equivariance(case)
+        info = structure(family, setting, L, expressivity_max_L >= L)
+        for order in orders:
+            timing = measure(ordered(fn, order), *args, repeats=repeats)
+            row = {
+                **dataclasses.asdict(case),
+                "order": order,
+                "median_ms": timing.median_ms,
+                "compile_s": timing.compile_s,
+                "flops": timing.flops,
+                "bytes_accessed": timing.bytes_accessed,
+                "peak_bytes": timing.peak_bytes,
+                "achieved_fraction": timing.achieved_fraction(peak),
+                "equivariance_error": error,
+                "equivariance_bound": bound,
+                **info,
+                **meta,
+            }
+            rows.append(row)
+            log(
+                f"{family:>14} {setting:>11} L={L:<2} C={c:<3} {order:>7}: "
+                f"{timing.median_ms:9.3f} ms (compile {timing.compile_s:5.1f} s), "
+                f"equivariance {error:.1e}"
+            )
+    return rows

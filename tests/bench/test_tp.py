@@ -1,0 +1,105 @@
+"""The tensor-product benchmark harness at tiny sizes: schema, bounds, expressivity, files."""
+
+import json
+
+import pytest
+
+from eqpot import cli
+from eqpot.bench import report, tp
+
+REQUIRED = {
+    "family": str,
+    "setting": str,
+    "L": int,
+    "channels": int,
+    "batch": int,
+    "dtype": str,
+    "impl": str,
+    "order": str,
+    "median_ms": float,
+    "compile_s": float,
+    "equivariance_error": float,
+    "equivariance_bound": float,
+    "num_couplings": int,
+    "device": str,
+    "jax": str,
+    "date": str,
+    "peak_flops": float,
+}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    runs = tp.run(
+        settings=("MIMO", "SISO"),
+        degrees=(1, 2),
+        batch=4,
+        repeats=2,
+        orders=("fwd", "fwd+bwd"),
+        log=lambda *a: None,
+    )
+    runs += tp.run(
+        families=("cg", "gaunt_grid", "e3nn_cg"),
+        settings=("channelwise",),
+        degrees=(2,),
+        channels=(3,),
+        batch=4,
+        repeats=2,
+        orders=("2nd",),
+        log=lambda *a: None,
+    )
+    return runs
+
+
+def test_every_row_has_the_schema(rows):
+    families = {r["family"] for r in rows}
+    assert families == set(tp.FAMILIES)  # every eqpot product and both e3nn-jax peers
+    for row in rows:
+        for key, kind in REQUIRED.items():
+            assert isinstance(row[key], kind), (key, row)
+        assert row["median_ms"] > 0 and row["compile_s"] > 0
+        assert row["flops"] is None or row["flops"] >= 0
+    assert {r["order"] for r in rows} == {"fwd", "fwd+bwd", "2nd"}
+    assert not [r for r in rows if r["family"] == "so2" and r["setting"] == "SISO"]
+
+
+def test_equivariance_errors_are_below_each_products_bound(rows):
+    for row in rows:
+        assert row["equivariance_error"] < row["equivariance_bound"], row
+    cp = [r for r in rows if r["family"] == "cp" and r["setting"] == "MIMO"]
+    assert cp and max(r["equivariance_error"] for r in cp) > 1e-4  # CP is approximate here
+
+
+def test_expressivity_is_the_products_own(rows):
+    checked = 0
+    for row in rows:
+        if row["family"] not in tp.EQPOT_FAMILIES:
+            continue
+        product = tp.eqpot_product(row["family"], row["setting"], row["L"])
+        expected = product.expressivity()
+        assert row["expressivity"] == expected.dimension
+        assert row["expressivity_full"] == expected.full_dimension
+        assert row["num_couplings"] == len(product.couplings())
+        checked += 1
+    assert checked > 10
+    peer = next(r for r in rows if r["family"] == "e3nn_s2grid" and r["L"] == 2)
+    gaunt = tp.eqpot_product("gaunt_grid", "MIMO", 2).expressivity().dimension
+    assert peer["expressivity"] == gaunt == 4 * 2 + 1  # PoF: Gaunt reaches 4L+1
+
+
+def test_report_files_and_table(rows, tmp_path):
+    table = report.write(rows, tmp_path, "tp")
+    for suffix in (".csv", ".json", "_time.png", "_pareto.png", "_fastest.md"):
+        assert (tmp_path / f"tp{suffix}").stat().st_size > 0
+    assert len(json.loads((tmp_path / "tp.json").read_text())) == len(rows)
+    assert "| MIMO | 1 | 2 |" in table
+
+
+def test_pareto_front():
+    points = [(1.0, 5), (2.0, 4), (2.0, 9), (3.0, 9), (0.5, 1), (4.0, 20)]
+    assert report.pareto_front(points) == [(0.5, 1), (1.0, 5), (2.0, 9), (4.0, 20)]
+
+
+def test_cli_rejects_unknown_family(tmp_path, capsys):
+    code = cli.main(["bench", "tp", "--families", "gaunt", "--out", str(tmp_path)])
+    assert code == 2 and "unknown family 'gaunt'" in capsys.readouterr().err
