@@ -24,77 +24,13 @@ import argparse
 import itertools
 import json
 import platform
-import statistics
 import time
 
-import ase.build
 import jax
-import numpy as np
 
-from eqpot import models
-from eqpot.calculator import EqpotCalculator
+from eqpot.bench.model import STEP_MODELS, fcc_copper, md_step, step_potential
 
-CUTOFF = 5.0
-REPEATS = {
-    64: (2, 2, 4),
-    256: (4, 4, 4),
-    512: (4, 4, 8),
-    1024: (4, 8, 8),
-    2048: (8, 8, 8),
-    4096: (8, 8, 16),
-}
-MACE = dict(
-    num_bessel=8,
-    max_ell=3,
-    max_L=1,
-    correlation=3,
-    num_interactions=2,
-    radial_MLP=(64, 64, 64),
-    avg_num_neighbors=40.0,
-)
-MODELS = {
-    "mace-small": ("mace", dict(MACE, num_channels=64)),
-    "mace-medium": ("mace", dict(MACE, num_channels=128)),
-    "tensornet": ("tensornet", dict(hidden_channels=128, num_layers=2, num_rbf=32)),
-    "escn": (
-        "escn",
-        dict(
-            sphere_channels=64, hidden_channels=64, edge_channels=64, lmax=3, mmax=2, num_layers=2
-        ),
-    ),
-}
 PEER_NAMES = {"mace-small": "64x(0e+1o)", "mace-medium": "128x(0e+1o)"}
-
-
-def potential(name: str) -> models.Potential:
-    kind, config = MODELS[name]
-    model = models.build(kind, num_elements=1, r_max=CUTOFF, dtype="float32", **config)
-    return models.Potential(model)
-
-
-def measure(pot: models.Potential, atoms, skin: float, repeats: int, max_seconds: float) -> dict:
-    """A fresh calculator (so the first call compiles), then the median of timed steps."""
-    calc = EqpotCalculator(pot, [29], CUTOFF, skin=skin)
-    rng = np.random.default_rng(0)
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        calc.calculate(atoms, ["energy", "forces", "stress"])
-        times.append((time.perf_counter() - start) * 1e3)
-        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
-        if len(times) == 3:  # compile, then one step: fewer repeats when a step is slow
-            repeats = max(5, min(repeats, int(1e3 * max_seconds / times[-1])))
-        if len(times) > repeats:
-            break
-    ms = statistics.median(times[1:])
-    return dict(
-        compile_s=times[0] / 1e3,
-        ms_per_step=ms,
-        atom_steps_per_s=len(atoms) * 1e3 / ms,
-        num_edges=calc.edge_count_range[1],
-        compiles=calc.compile_count,
-        repeats=len(times) - 1,
-    )
 
 
 def plot(record: dict, path: str) -> None:
@@ -133,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 512])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(STEP_MODELS), choices=list(STEP_MODELS))
     parser.add_argument("--skins", type=float, nargs="+", default=[0.0], help="Å")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument(
@@ -159,11 +95,9 @@ def main() -> None:
         results=results,
     )
     for name in args.models:
-        pot = potential(name)
+        pot = step_potential(name)
         for n, skin in itertools.product(args.sizes, args.skins):
-            atoms = ase.build.bulk("Cu", "fcc", a=3.61, cubic=True).repeat(REPEATS[n])
-            atoms.rattle(0.05, seed=0)
-            timing = measure(pot, atoms, skin, args.repeats, args.max_seconds)
+            timing = md_step(pot, fcc_copper(n), skin, args.repeats, args.max_seconds)
             row = dict(model=name, atoms=n, skin=skin, **timing)
             if (PEER_NAMES.get(name), n) in peer and skin == 0:
                 row["mace_torch_ms"] = peer[(PEER_NAMES[name], n)]

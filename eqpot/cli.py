@@ -278,6 +278,48 @@ def _bench_tp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_model(args: argparse.Namespace) -> int:
+    import datetime
+    from pathlib import Path
+
+    import jax
+
+    from eqpot.bench import model
+
+    rows = model.message(
+        args.products,
+        nodes=args.nodes,
+        edges=args.edges,
+        channels=args.channels,
+        repeats=args.repeats,
+    )
+    rows.append(model.symmetric_contraction(args.sc_nodes, args.channels, repeats=args.repeats))
+    for name in args.models:
+        pot = model.step_potential(name)
+        for n in args.sizes:
+            step = model.md_step(
+                pot,
+                model.fcc_copper(n),
+                skin=None if args.skin < 0 else args.skin,
+                repeats=args.repeats,
+            )
+            rows.append(dict(op="md_step", impl=name, atoms=n, **step))
+    for row in rows:
+        ms = row.get("median_ms", row.get("ms_per_step"))
+        detail = row.get("order") or f"{row['atoms']} atoms"
+        print(f"{row['op']:>22} {row['impl']:>18} {detail:>10}: {ms:10.3f} ms")
+    record = dict(
+        device=jax.devices()[0].device_kind,
+        jax=jax.__version__,
+        date=datetime.date.today().isoformat(),
+        rows=rows,
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(record, indent=1))
+    print(f"results: {args.out}")
+    return 0
+
+
 def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
     parser.add_argument("--model", required=True, help="run directory of a trained model")
@@ -417,6 +459,35 @@ def build_parser() -> argparse.ArgumentParser:
     btp.add_argument("--out", default="bench-results", help="output directory")
     btp.add_argument("--name", default="tp", help="file name stem")
     btp.set_defaults(run=_bench_tp)
+
+    bmodel = bench_sub.add_parser(
+        "model",
+        help="MACE message, symmetric contraction and MD steps of each model",
+        description="DESIGN §5 shapes: the MACE message (eqpot products beside e3nn-jax), "
+        "the symmetric contraction, and energy+forces+stress steps through the calculator.",
+    )
+    bmodel.add_argument("--products", nargs="+", default=["cg", "so2", "gaunt_grid", "e3nn"])
+    bmodel.add_argument("--nodes", type=int, default=2000)
+    bmodel.add_argument("--edges", type=int, default=60000)
+    bmodel.add_argument("--channels", type=int, default=128)
+    bmodel.add_argument("--sc-nodes", type=int, default=5000)
+    bmodel.add_argument(
+        "--models",
+        nargs="+",
+        default=["mace-small", "tensornet", "escn"],
+        help="mace-small mace-medium tensornet escn",
+    )
+    bmodel.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[64, 512],
+        help="fcc Cu atoms: 64 256 512 1024 2048 4096",
+    )
+    bmodel.add_argument("--skin", type=float, default=-1.0, help="Å; negative: the default")
+    bmodel.add_argument("--repeats", type=int, default=20)
+    bmodel.add_argument("--out", default="bench-results/model.json")
+    bmodel.set_defaults(run=_bench_model)
 
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
     data_sub = data.add_subparsers(dest="data_command", required=True)

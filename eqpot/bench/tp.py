@@ -18,7 +18,8 @@ channel. Implementations (``family``):
 
 * eqpot products through :func:`eqpot.tp.make`: ``cg`` (weightless "uv", restricted to the
   output irreps, as PoF's CGTP), ``gaunt_grid``, ``gaunt_fourier``, ``cp`` (mode "uvw",
-  random weights) and ``so2`` (x2 is an edge vector ``1x1o``; MIMO/channel-wise only);
+  random weights, ``L <= CP_MAX_L``) and ``so2`` (x2 is an edge vector ``1x1o``;
+  MIMO/channel-wise only);
   each with its kernel implementations (``impl``; today ``xla``);
 * peers: ``e3nn_cg`` (``e3nn.tensor_product`` with the same output filter) and
   ``e3nn_s2grid`` (``e3nn.to_s2grid`` of both inputs, pointwise product,
@@ -85,7 +86,13 @@ def setting_irreps(setting: str, L: int) -> tuple[e3nn.Irreps, e3nn.Irreps, e3nn
     return table[setting]
 
 
-def applicable(family: str, setting: str) -> bool:
+#: CP factors are fitted per product (minutes at high degree): only up to this L
+CP_MAX_L = 4
+
+
+def applicable(family: str, setting: str, L: int = 0) -> bool:
+    if family == "cp" and L > CP_MAX_L:
+        return False
     return not (family == "so2" and setting in ("SISO", "SIMO"))
 
 
@@ -247,7 +254,7 @@ def run(
     rows = []
     grid = itertools.product(families, settings, degrees, channels)
     for family, setting, L, c in grid:
-        if not applicable(family, setting):
+        if not applicable(family, setting, L):
             continue
         case = Case(family, setting, L, c, batch, dtype)
         fn, args, _ = build(case)
