@@ -61,6 +61,13 @@ def gaunt_s2grid(
     *,
     impl: str | None = None,
 ) -> jnp.ndarray:
-    """Gaunt product of ``x1`` (``(..., dim1)``) and ``x2`` (``(..., dim2)``), broadcasting."""
-    resolve_impl("gaunt_s2grid", impl)
+    """Gaunt product of ``x1`` (``(..., dim1)``) and ``x2`` (``(..., dim2)``), broadcasting.
+
+    ``impl``: ``xla`` (separable, O(L^3) per row) or ``pallas`` (one fused kernel on dense
+    operators, :mod:`eqpot.kernels.s2grid_pallas`; interpret mode on a CPU).
+    """
+    if resolve_impl("gaunt_s2grid", impl, ("xla", "pallas")) == "pallas":
+        from .s2grid_pallas import dense_operators, grid_bilinear
+
+        return grid_bilinear(x1, x2, dense_operators(tables1, tables2, tables_out))
     return from_grid(to_grid(x1, tables1) * to_grid(x2, tables2), tables_out)
