@@ -86,6 +86,19 @@ def setting_irreps(setting: str, L: int) -> tuple[e3nn.Irreps, e3nn.Irreps, e3nn
     return table[setting]
 
 
+#: kernel implementations per family beyond "xla" (Pallas only on a GPU: interpret mode on a
+#: CPU checks correctness, its timings mean nothing)
+PALLAS_FAMILIES = ("gaunt_grid",)
+
+
+def implementations(family: str) -> tuple[str, ...]:
+    if family in PEER_FAMILIES:
+        return ("xla",)
+    if family in PALLAS_FAMILIES and jax.default_backend() == "gpu":
+        return ("xla", "pallas")
+    return ("xla",)
+
+
 #: CP factors are fitted per product (minutes at high degree): only up to this L
 CP_MAX_L = 4
 
@@ -221,6 +234,36 @@ def structure(family: str, setting: str, L: int, with_expressivity: bool) -> dic
     return row
 
 
+def _rows(case: Case, orders, repeats: int, info: dict, meta: dict, peak: float, log):
+    fn, args, _ = build(case)
+    error, bound = equivariance(case)
+    rows = []
+    for order in orders:
+        timing = measure(ordered(fn, order), *args, repeats=repeats)
+        rows.append(
+            {
+                **dataclasses.asdict(case),
+                "order": order,
+                "median_ms": timing.median_ms,
+                "compile_s": timing.compile_s,
+                "flops": timing.flops,
+                "bytes_accessed": timing.bytes_accessed,
+                "peak_bytes": timing.peak_bytes,
+                "achieved_fraction": timing.achieved_fraction(peak),
+                "equivariance_error": error,
+                "equivariance_bound": bound,
+                **info,
+                **meta,
+            }
+        )
+        log(
+            f"{case.family:>14}/{case.impl:<6} {case.setting:>11} L={case.L:<2} "
+            f"C={case.channels:<3} {order:>7}: {timing.median_ms:9.3f} ms "
+            f"(compile {timing.compile_s:5.1f} s), equivariance {error:.1e}"
+        )
+    return rows
+
+
 def run(
     families: Iterable[str] = FAMILIES,
     settings: Iterable[str] = ("MIMO",),
@@ -256,30 +299,15 @@ def run(
     for family, setting, L, c in grid:
         if not applicable(family, setting, L):
             continue
-        case = Case(family, setting, L, c, batch, dtype)
-        fn, args, _ = build(case)
-        error, bound = equivariance(case)
         info = structure(family, setting, L, expressivity_max_L >= L)
-        for order in orders:
-            timing = measure(ordered(fn, order), *args, repeats=repeats)
-            row = {
-                **dataclasses.asdict(case),
-                "order": order,
-                "median_ms": timing.median_ms,
-                "compile_s": timing.compile_s,
-                "flops": timing.flops,
-                "bytes_accessed": timing.bytes_accessed,
-                "peak_bytes": timing.peak_bytes,
-                "achieved_fraction": timing.achieved_fraction(peak),
-                "equivariance_error": error,
-                "equivariance_bound": bound,
-                **info,
-                **meta,
-            }
-            rows.append(row)
-            log(
-                f"{family:>14} {setting:>11} L={L:<2} C={c:<3} {order:>7}: "
-                f"{timing.median_ms:9.3f} ms (compile {timing.compile_s:5.1f} s), "
-                f"equivariance {error:.1e}"
+        for impl in implementations(family):
+            rows += _rows(
+                Case(family, setting, L, c, batch, dtype, impl),
+                orders,
+                repeats,
+                info,
+                meta,
+                peak,
+                log,
             )
     return rows
