@@ -35,8 +35,11 @@ def _calculator(variant="mace-cg", **kwargs):
     return EqpotCalculator(potential(variant), TYPE_MAP, **kwargs)
 
 
-@pytest.mark.parametrize("variant", ["mace-cg", "tensornet", "escn"])
-@pytest.mark.parametrize("make", [_bulk, _slab, _cluster], ids=["bulk", "slab", "molecule"])
+CASES = [("mace-cg", make) for make in (_bulk, _slab, _cluster)]
+CASES += [("tensornet", _slab), ("escn", _slab)]  # slab: the known trouble spot (mace#1509)
+
+
+@pytest.mark.parametrize(("variant", "make"), CASES, ids=lambda x: getattr(x, "__name__", x))
 def test_forces_and_stress_match_ase_finite_differences(variant, make):
     atoms = make()
     atoms.calc = _calculator(variant)
@@ -106,7 +109,8 @@ def test_hessian_equals_finite_differences_of_forces():
     hessian = atoms.calc.get_hessian(atoms)
     h = 1e-4
     columns = []
-    for i in range(len(atoms)):
+    checked = [0, 3]  # two atoms' columns: each costs two force evaluations
+    for i in checked:
         for k in range(3):
             plus, minus = atoms.copy(), atoms.copy()
             plus.positions[i, k] += h
@@ -115,8 +119,9 @@ def test_hessian_equals_finite_differences_of_forces():
             f_minus = atoms.calc.get_forces(minus)
             columns.append(-(f_plus - f_minus).ravel() / (2 * h))
     numerical = np.array(columns).T
+    analytic = hessian[:, [3 * i + k for i in checked for k in range(3)]]
     assert np.abs(hessian - hessian.T).max() < 1e-10
-    assert np.abs(hessian - numerical).max() < 1e-6 * np.abs(hessian).max()
+    assert np.abs(analytic - numerical).max() < 1e-6 * np.abs(hessian).max()
 
 
 def test_pymatgen_structures_are_accepted():

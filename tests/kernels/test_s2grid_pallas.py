@@ -43,12 +43,14 @@ def _functions(product):
 
 
 @pytest.mark.parametrize(
-    ("dtype", "tolerance"), [(jnp.float64, 1e-10), (jnp.float32, 1e-5)], ids=["f64", "f32"]
-)
-@pytest.mark.parametrize(
-    ("shape1", "shape2"),
-    [((5,), (5,)), ((70,), (70,)), ((3, 4), (3, 1))],
-    ids=["5 rows", "70 rows (ragged last block)", "channels broadcast"],
+    ("dtype", "tolerance", "shape1", "shape2"),
+    [
+        (jnp.float64, 1e-10, (5,), (5,)),
+        (jnp.float64, 1e-10, (70,), (70,)),  # a ragged last block of rows
+        (jnp.float64, 1e-10, (3, 4), (3, 1)),  # channels broadcast against one operand
+        (jnp.float32, 1e-5, (70,), (70,)),
+    ],
+    ids=["f64-5", "f64-70", "f64-broadcast", "f32-70"],
 )
 def test_pallas_equals_xla(dtype, tolerance, shape1, shape2):
     product = eqpot.tp.make("gaunt_grid", "0e+1o+2e", "0e+1o+2e+3o")
