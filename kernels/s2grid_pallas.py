@@ -116,7 +116,7 @@ def _call(x1: jnp.ndarray, x2: jnp.ndarray, ops: DenseOperators) -> jnp.ndarray:
     rows = x1.shape[0]
     block = min(BLOCK_ROWS, _pow2(rows))
     padded_rows = -(-rows // block) * block
-    d1p, gp = ops.a1.shape
+    d1p = ops.a1.shape[0]
     d2p, doutp = ops.a2.shape[0], ops.a3.shape[1]
     dtype = x1.dtype
     x1p = jnp.zeros((padded_rows, d1p), dtype).at[:rows, : ops.dims[0]].set(x1)
@@ -139,7 +139,6 @@ def _call(x1: jnp.ndarray, x2: jnp.ndarray, ops: DenseOperators) -> jnp.ndarray:
         interpret=interpret,
         compiler_params=None if interpret else _compiler_params(),
     )(x1p, x2p, *(jnp.asarray(a, dtype) for a in (ops.a1, ops.a2, ops.a3)))
-    del gp
     return out[:rows, : ops.dims[2]]
 
 

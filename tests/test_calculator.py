@@ -101,6 +101,11 @@ def test_bad_input_errors():
     broken.positions[3, 1] = np.nan
     with pytest.raises(ValueError, match="atom 3 has a non-finite position"):
         calc.calculate(broken, ["energy"])
+    # also when a skin would otherwise reuse the list built for the finite positions
+    skinned = _calculator(skin=1.0)
+    skinned.calculate(_bulk(), ["energy"])
+    with pytest.raises(ValueError, match="atom 3 has a non-finite position"):
+        skinned.calculate(broken, ["energy"])
 
 
 def test_hessian_equals_finite_differences_of_forces():

@@ -120,7 +120,8 @@ def message(
         fn, args = message_case(product, **shape)
 
         def as_irreps(x, v, w, fn=fn):
-            return e3nn.IrrepsArray(f"{fn(x, v, w).shape[-1]}x0e", fn(x, v, w))
+            out = fn(x, v, w)
+            return e3nn.IrrepsArray(f"{out.shape[-1]}x0e", out)
 
         for order in orders:
             t = measure(ordered(as_irreps, order), *args, repeats=repeats)
