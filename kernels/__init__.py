@@ -8,6 +8,7 @@ This layer knows nothing of irreps: :mod:`eqpot.tp` describes products and calls
 from ._impl import ENV_VAR, IMPLS, resolve_impl
 from .cp import cp_product
 from .fourier import FourierOperand, gaunt_fourier
+from .message import MessageTable, channelwise_message, message_table
 from .s2grid import GridTables, from_grid, gaunt_s2grid, to_grid
 from .so2 import SO2Block, SO2Layout, so2_convolution
 from .tensor_product import Path, PathTable, Segment, contract_paths
@@ -17,16 +18,19 @@ __all__ = [
     "IMPLS",
     "FourierOperand",
     "GridTables",
+    "MessageTable",
     "Path",
     "PathTable",
     "SO2Block",
     "SO2Layout",
     "Segment",
+    "channelwise_message",
     "contract_paths",
     "cp_product",
     "from_grid",
     "gaunt_fourier",
     "gaunt_s2grid",
+    "message_table",
     "resolve_impl",
     "so2_convolution",
     "to_grid",

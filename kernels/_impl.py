@@ -1,9 +1,11 @@
 """Choice of the implementation that executes a kernel.
 
 Order of precedence: the ``impl`` argument, then the ``EQPOT_KERNEL_IMPL`` environment
-variable, then ``"auto"``. ``auto`` picks the fastest implementation available on the
-current backend; today that is always ``xla`` (Pallas and cuEquivariance implementations
-are added per kernel, and each kernel lists what it provides).
+variable, then ``"auto"``. An argument is strict: naming an implementation a kernel lacks is
+an error. The environment variable is a preference for the whole program: kernels that lack
+the preferred implementation run their default. ``auto`` picks each kernel's default, today
+``xla`` everywhere — a Pallas or cuEquivariance implementation becomes the default of a kernel
+only once it has been measured faster on the GPU (see ``kernels/notes/``).
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ ENV_VAR = "EQPOT_KERNEL_IMPL"
 
 
 def resolve_impl(kernel: str, impl: str | None, available: tuple[str, ...] = ("xla",)) -> str:
-    """Return the concrete implementation of ``kernel`` to run.
+    """Return the concrete implementation of ``kernel`` to run (``available[0]`` is its
+    default).
 
     Raises:
         ValueError: ``impl`` (or the environment variable) is not one of :data:`IMPLS`, or
-            names an implementation that ``kernel`` does not provide.
+            the argument names an implementation that ``kernel`` does not provide.
     """
+    from_environment = impl is None
     source = "argument impl"
-    if impl is None:
+    if from_environment:
         impl = os.environ.get(ENV_VAR, "auto")
         source = f"environment variable {ENV_VAR}"
     if impl not in IMPLS:
         raise ValueError(f"{source}={impl!r} is not one of {IMPLS}")
-    if impl == "auto":
+    if impl == "auto" or (from_environment and impl not in available):
         return available[0]
     if impl not in available:
         raise ValueError(

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import pallas as pl
 
+from ._pallas import compiler_params, interpret, next_pow2
 from .s2grid import GridTables, from_grid, to_grid
 
 __all__ = ["DenseOperators", "dense_operators", "grid_bilinear"]
@@ -39,7 +40,7 @@ BLOCK_ROWS = 64
 
 
 def _pow2(n: int) -> int:
-    return max(16, 1 << (int(n) - 1).bit_length())
+    return next_pow2(n, minimum=16)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -102,15 +103,6 @@ def _kernel(x1_ref, x2_ref, a1_ref, a2_ref, a3_ref, out_ref):
     out_ref[...] = out.astype(out_ref.dtype)
 
 
-def _compiler_params():
-    try:
-        from jax.experimental.pallas import triton as pltriton
-
-        return pltriton.CompilerParams(num_warps=4, num_stages=2)
-    except (ImportError, AttributeError, TypeError):  # pragma: no cover - older/newer JAX
-        return None
-
-
 def _call(x1: jnp.ndarray, x2: jnp.ndarray, ops: DenseOperators) -> jnp.ndarray:
     """The kernel on 2D inputs ``(B, d1)``, ``(B, d2)`` -> ``(B, d_out)``."""
     rows = x1.shape[0]
@@ -121,7 +113,6 @@ def _call(x1: jnp.ndarray, x2: jnp.ndarray, ops: DenseOperators) -> jnp.ndarray:
     dtype = x1.dtype
     x1p = jnp.zeros((padded_rows, d1p), dtype).at[:rows, : ops.dims[0]].set(x1)
     x2p = jnp.zeros((padded_rows, d2p), dtype).at[:rows, : ops.dims[1]].set(x2)
-    interpret = jax.default_backend() == "cpu"
     row_spec = lambda d: pl.BlockSpec((block, d), lambda i: (i, 0))  # noqa: E731
     full_spec = lambda a: pl.BlockSpec(a.shape, lambda i: (0, 0))  # noqa: E731
     out = pl.pallas_call(
@@ -136,8 +127,8 @@ def _call(x1: jnp.ndarray, x2: jnp.ndarray, ops: DenseOperators) -> jnp.ndarray:
             full_spec(ops.a3),
         ],
         out_specs=row_spec(doutp),
-        interpret=interpret,
-        compiler_params=None if interpret else _compiler_params(),
+        interpret=interpret(),
+        compiler_params=compiler_params(),
     )(x1p, x2p, *(jnp.asarray(a, dtype) for a in (ops.a1, ops.a2, ops.a3)))
     return out[:rows, : ops.dims[2]]
 

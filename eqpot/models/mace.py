@@ -13,6 +13,9 @@ tensor product and ``B`` the product basis of correlation order ``nu`` (body ord
 ``nu + 1``). Hidden irreps are ``C x (0e + 1o + ... + max_L)``; the last layer keeps the
 scalars only. Readouts are linear, except the last (``C x 0e -> 16 x 0e -> SiLU -> 1``).
 
+The message ``sum_j T(...)`` runs through :meth:`eqpot.tp.TensorProduct.message`, which for
+the channel-wise CG product has a fused Pallas kernel (gather, product, scatter in one);
+``kernel_impl`` (``auto``/``xla``/``pallas``, default ``$EQPOT_KERNEL_IMPL``) chooses.
 ``message_product`` picks ``T`` from :mod:`eqpot.tp`: ``cg`` (channel-wise "uvu", as MACE),
 ``so2`` (eSCN's rotation to the edge frame), ``gaunt_grid``/``gaunt_fourier`` (Gaunt, parity
 ``(-1)^l`` couplings only) or ``cp`` (rank-R approximation; ``product_options`` passes e.g.
@@ -31,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from eqpot import tp
+from eqpot import kernels, tp
 from eqpot.graph import Graph, edge_vectors
 from eqpot.models.common import Constant, EnergyHead, as_dtype
 from eqpot.nn import radial_embedding
@@ -60,6 +63,13 @@ class MACEConfig:
     product_basis: str = "cg"
     product_options: dict = dataclasses.field(default_factory=dict)
     dtype: str = "float64"
+    kernel_impl: str | None = None  # None: $EQPOT_KERNEL_IMPL, else "auto"
+
+    def __post_init__(self):
+        if self.kernel_impl is not None and self.kernel_impl not in kernels.IMPLS:
+            raise ValueError(
+                f"MACEConfig.kernel_impl={self.kernel_impl!r} is not one of {kernels.IMPLS}"
+            )
 
 
 def spherical_irreps(lmax: int, channels: int = 1) -> e3nn.Irreps:
@@ -111,10 +121,10 @@ class Interaction(nnx.Module):
         basis = radial_embedding(
             lengths, self.config.r_max, self.config.num_bessel, self.config.num_polynomial_cutoff
         )
-        messages = self.product(h[senders], edge, self.radial(basis))
-        messages = messages.regroup()
-        summed = jax.ops.segment_sum(messages.array, receivers, num_segments=h.shape[0])
-        a = self.linear_message(e3nn.IrrepsArray(messages.irreps, summed))
+        weights = self.radial(basis)
+        impl = self.config.kernel_impl
+        a = self.product.message(h, edge, weights, senders, receivers, impl=impl).regroup()
+        a = self.linear_message(a)
         a = a / self.config.avg_num_neighbors
         b = self.basis(channels_first(a), species)
         irs = [ir for _, ir in self.irreps_out]

@@ -20,6 +20,7 @@ import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import e3nn_jax as e3nn
+import jax
 import jax.numpy as jnp
 
 if TYPE_CHECKING:
@@ -134,6 +135,30 @@ class TensorProduct(abc.ABC):
         x2 = as_irreps_array(x2, self.irreps_in2, f"{self.family}: x2")
         weights = check_weights(weights, self.num_weights, self.family)
         return e3nn.IrrepsArray(self.irreps_out, self._apply(x1, x2, weights, impl))
+
+    def message(
+        self,
+        x,
+        edge,
+        weights,
+        senders: jnp.ndarray,
+        receivers: jnp.ndarray,
+        *,
+        impl: str | None = None,
+    ) -> e3nn.IrrepsArray:
+        """The summed messages of a graph convolution, ``(N, irreps_out)``:
+
+            m_i = sum_{e: r_e = i} T(x[s_e], edge_e; weights_e)
+
+        ``x``: ``(N, irreps_in1)`` node features; ``edge``: ``(E, irreps_in2)`` (or ``(E, 3)``
+        vectors when :attr:`second_operand_is_direction`); ``weights``: ``(E, num_weights)``.
+        Gathers, applies the product and scatter-sums; families with a fused kernel for the
+        whole message override this (``impl`` chooses, as for :meth:`__call__`).
+        """
+        x = as_irreps_array(x, self.irreps_in1, f"{self.family}: message x")
+        out = self(x[senders], edge, weights, impl=impl)
+        summed = jax.ops.segment_sum(out.array, receivers, num_segments=x.shape[0])
+        return e3nn.IrrepsArray(out.irreps, summed)
 
     def expressivity(self, irreps_x=None, irreps_y=None, irreps_z=None, **options) -> Expressivity:
         """Dimension of ``{Lin o T o (Lin, Lin)}``; see :func:`eqpot.tp.measures.expressivity`."""

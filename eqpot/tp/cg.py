@@ -16,13 +16,23 @@ shape ``(mul1, mul2, mul_out)``; for "uvu" in ``i1, i2, l3`` order, shape ``(mul
 
 from __future__ import annotations
 
+import functools
 import math
 
 import e3nn_jax as e3nn
+import jax.numpy as jnp
 import numpy as np
 
 from eqpot import kernels, so3
-from eqpot.tp.base import Coupling, TensorProduct, WeightBlock
+from eqpot.tp.base import (
+    Coupling,
+    TensorProduct,
+    WeightBlock,
+    as_irreps_array,
+    channels_first,
+    channels_last,
+    check_weights,
+)
 
 MODES = ("uvw", "uvu", "uv")
 IRREP_NORMALIZATIONS = ("component", "norm", "none")
@@ -160,3 +170,31 @@ class CGProduct(TensorProduct):
 
     def _apply(self, x1, x2, weights, impl):
         return kernels.contract_paths(self.table, x1.array, x2.array, weights, impl=impl)
+
+    @functools.cached_property
+    def message_table(self) -> kernels.MessageTable:
+        """The fused message's coefficients ("uvu" with a one-channel edge operand)."""
+        return kernels.message_table(self.table)
+
+    def message(self, x, edge, weights, senders, receivers, *, impl=None) -> e3nn.IrrepsArray:
+        """As :meth:`TensorProduct.message`; channel-wise ("uvu") products also have the
+        fused Pallas kernel (:func:`eqpot.kernels.channelwise_message`, ``impl="pallas"``)."""
+        fusable = self.mode == "uvu" and all(mul == 1 for mul, _ in self.irreps_in2)
+        available = ("xla", "pallas") if fusable else ("xla",)
+        if kernels.resolve_impl("channelwise_message", impl, available) != "pallas":
+            return super().message(x, edge, weights, senders, receivers, impl=impl)
+        x = as_irreps_array(x, self.irreps_in1, "cg: message x")
+        edge = as_irreps_array(edge, self.irreps_in2, "cg: message edge")
+        weights = check_weights(weights, self.num_weights, self.family)
+        table = self.message_table
+        y = kernels.channelwise_message(
+            table,
+            jnp.swapaxes(channels_first(x), -1, -2),
+            edge.array,
+            weights[..., table.weight_index],
+            senders,
+            receivers,
+            impl="pallas",
+        )
+        irs = [ir for _, ir in self.irreps_out]
+        return e3nn.IrrepsArray(self.irreps_out, channels_last(jnp.swapaxes(y, -1, -2), irs))

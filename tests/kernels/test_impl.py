@@ -17,6 +17,14 @@ def test_resolution_order(monkeypatch):
     assert kernels.resolve_impl("k", "auto") == "xla"  # the argument wins over the environment
 
 
+def test_environment_is_a_preference_argument_is_strict(monkeypatch):
+    monkeypatch.setenv(kernels.ENV_VAR, "pallas")
+    assert kernels.resolve_impl("k", None, ("xla", "pallas")) == "pallas"
+    assert kernels.resolve_impl("k", None) == "xla"  # a kernel without Pallas runs its default
+    with pytest.raises(ValueError, match="no 'pallas' implementation"):
+        kernels.resolve_impl("k", "pallas")
+
+
 def test_unavailable_implementation_is_a_clear_error():
     with pytest.raises(ValueError, match="kernel 'contract_paths' has no 'pallas'"):
         kernels.resolve_impl("contract_paths", "pallas")
