@@ -9,6 +9,7 @@ from ._impl import ENV_VAR, IMPLS, resolve_impl
 from .cp import cp_product
 from .fourier import FourierOperand, gaunt_fourier
 from .message import MessageTable, channelwise_message, message_table
+from .polynomial_pallas import Polynomial, evaluate_polynomial
 from .s2grid import GridTables, from_grid, gaunt_s2grid, to_grid
 from .so2 import SO2Block, SO2Layout, so2_convolution
 from .tensor_product import Path, PathTable, Segment, contract_paths
@@ -21,12 +22,14 @@ __all__ = [
     "MessageTable",
     "Path",
     "PathTable",
+    "Polynomial",
     "SO2Block",
     "SO2Layout",
     "Segment",
     "channelwise_message",
     "contract_paths",
     "cp_product",
+    "evaluate_polynomial",
     "from_grid",
     "gaunt_fourier",
     "gaunt_s2grid",

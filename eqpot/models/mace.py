@@ -14,8 +14,9 @@ tensor product and ``B`` the product basis of correlation order ``nu`` (body ord
 scalars only. Readouts are linear, except the last (``C x 0e -> 16 x 0e -> SiLU -> 1``).
 
 The message ``sum_j T(...)`` runs through :meth:`eqpot.tp.TensorProduct.message`, which for
-the channel-wise CG product has a fused Pallas kernel (gather, product, scatter in one);
-``kernel_impl`` (``auto``/``xla``/``pallas``, default ``$EQPOT_KERNEL_IMPL``) chooses.
+the channel-wise CG product has a fused Pallas kernel (gather, product, scatter in one), and
+the symmetric contraction has a sparse-polynomial Pallas kernel; ``kernel_impl``
+(``auto``/``xla``/``pallas``, default ``$EQPOT_KERNEL_IMPL``) chooses for both.
 ``message_product`` picks ``T`` from :mod:`eqpot.tp`: ``cg`` (channel-wise "uvu", as MACE),
 ``so2`` (eSCN's rotation to the edge frame), ``gaunt_grid``/``gaunt_fourier`` (Gaunt, parity
 ``(-1)^l`` couplings only) or ``cp`` (rank-R approximation; ``product_options`` passes e.g.
@@ -107,6 +108,7 @@ class Interaction(nnx.Module):
             config.num_elements,
             c,
             kind=config.product_basis,
+            impl=config.kernel_impl,
             **kw,
         )
         self.linear_out = Linear(irreps_out, irreps_out, **kw)

@@ -32,12 +32,14 @@ class ProductBasis(nnx.Module):
         *,
         kind: str = "cg",
         basis: str = "ordered",
+        impl: str | None = None,
         dtype=jnp.float32,
         rngs: nnx.Rngs,
     ):
         if kind not in KINDS:
             raise ValueError(f"product basis must be one of {KINDS}, got {kind!r}")
         self.kind = kind
+        self.impl = impl  # kernel of the "cg" contraction (eqpot.kernels.resolve_impl)
         self.irreps_in, self.irreps_out = e3nn.Irreps(irreps_in), e3nn.Irreps(irreps_out)
         if kind == "cg":
             self.spec = SymmetricContractionSpec.build(irreps_in, irreps_out, correlation, basis)
@@ -58,7 +60,7 @@ class ProductBasis(nnx.Module):
         if self.kind == "gaunt":
             return self.spec(features, species, weights)
         keyed = {tuple(_split_key(k)): v for k, v in weights.items()}
-        return symmetric_contraction(self.spec, features, species, keyed)
+        return symmetric_contraction(self.spec, features, species, keyed, impl=self.impl)
 
 
 def _split_key(key: str) -> tuple[str, int]:

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from eqpot import so3
+from eqpot import kernels, so3
 
 BASES = ("symmetric", "ordered")
 
@@ -125,11 +125,54 @@ class SymmetricContractionSpec:
         return sum(int(np.prod(s)) for s in self.weight_shapes(num_elements, channels).values())
 
 
+@functools.cache
+def symmetric_contraction_polynomial(
+    irreps_in: str, irreps_out: str, correlation: int, basis: str
+) -> tuple[kernels.Polynomial, tuple]:
+    """The contraction as a sparse polynomial of ``(A, w)`` for the Pallas kernel, and the
+    ``(L, nu)`` keys whose weights, concatenated along the path axis, form ``w``.
+
+    Each monomial ``A_{i_1} ... A_{i_nu}`` (``i_1 <= ... <= i_nu``) carries the sum of ``U``
+    over the orderings of its indices, times the weight of its path: for mace-torch's
+    ordered basis at ``0e+1o+2e+3o -> 0e+1o``, correlation 3, that is 1,909 terms on 410
+    monomials per channel, against ``d^3 = 4096`` products of the dense contraction.
+    """
+    collected: dict = {}
+    keys, path_offset, out_offset = [], 0, 0
+    d = e3nn.Irreps(irreps_in).dim
+    for _, ir in e3nn.Irreps(irreps_out):
+        for nu in range(1, correlation + 1):
+            u = _basis(irreps_in, nu, str(ir), basis)
+            if u.shape[-2] == 0:
+                continue
+            keys.append((str(ir), nu))
+            for index in zip(*np.nonzero(np.abs(u) > 1e-14), strict=True):
+                factors = tuple((0, int(i)) for i in sorted(index[:nu]))
+                factors += ((1, path_offset + int(index[nu])),)
+                key = (out_offset + int(index[nu + 1]), factors)
+                collected[key] = collected.get(key, 0.0) + float(u[index])
+            path_offset += u.shape[-2]
+        out_offset += ir.dim
+    terms = [(o, v, f) for (o, f), v in sorted(collected.items()) if abs(v) > 1e-14]
+    return kernels.Polynomial(terms, (d, path_offset), out_offset), tuple(keys)
+
+
+def _contraction_pallas(spec, features, species, weights):
+    poly, keys = symmetric_contraction_polynomial(
+        str(spec.irreps_in), str(spec.irreps_out), spec.correlation, spec.basis
+    )
+    per_node = jnp.concatenate([weights[k] for k in keys], axis=1)[species]  # (N, P, C)
+    out = kernels.evaluate_polynomial(poly, jnp.swapaxes(features, 1, 2), per_node)
+    return jnp.swapaxes(out, 1, 2)
+
+
 def symmetric_contraction(
     spec: SymmetricContractionSpec,
     features: jax.Array,
     species: jax.Array,
     weights: dict,
+    *,
+    impl: str | None = None,
 ) -> jax.Array:
     """Apply the contraction.
 
@@ -137,10 +180,14 @@ def symmetric_contraction(
         features: ``(N, C, irreps_in.dim)`` (channels first).
         species: ``(N,)`` element indices.
         weights: ``{(L, nu): (n_elements, paths, C)}`` as :meth:`weight_shapes` lists.
+        impl: ``xla`` (Horner, weights folded per element) or ``pallas`` (the sparse
+            polynomial kernel, :mod:`eqpot.kernels.polynomial_pallas`).
 
     Returns:
         ``(N, C, irreps_out.dim)``.
     """
+    if kernels.resolve_impl("symmetric_contraction", impl, ("xla", "pallas")) == "pallas":
+        return _contraction_pallas(spec, features, species, weights)
     num_elements = next(iter(weights.values())).shape[0]
     onehot = jax.nn.one_hot(species, num_elements, dtype=features.dtype)
     by_element = jnp.einsum("ne,nci->ncei", onehot, features)  # (N, C, E, d)

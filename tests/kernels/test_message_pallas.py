@@ -104,4 +104,6 @@ def test_kernel_checks_shapes_and_implementation():
         kernels.channelwise_message(table, x, y, w, edges[:2], edges)
     with pytest.raises(ValueError, match="no 'pallas' implementation"):
         product = eqpot.tp.make("cg", "0e+1o", "0e+1o", "0e+1o", mode="uvw")
-        product.message(jnp.ones((2, 4)), jnp.ones((1, 4)), None, edges[:1], edges[:1], impl="pallas")
+        product.message(
+            jnp.ones((2, 4)), jnp.ones((1, 4)), None, edges[:1], edges[:1], impl="pallas"
+        )
