@@ -293,7 +293,12 @@ def _bench_model(args: argparse.Namespace) -> int:
         channels=args.channels,
         repeats=args.repeats,
     )
-    rows.append(model.symmetric_contraction(args.sc_nodes, args.channels, repeats=args.repeats))
+    for impl in args.sc_impls:
+        rows.append(
+            model.symmetric_contraction(
+                args.sc_nodes, args.channels, repeats=args.repeats, impl=impl
+            )
+        )
     for name in args.models:
         pot = model.step_potential(name)
         for n in args.sizes:
@@ -466,16 +471,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="DESIGN §5 shapes: the MACE message (eqpot products beside e3nn-jax), "
         "the symmetric contraction, and energy+forces+stress steps through the calculator.",
     )
-    bmodel.add_argument("--products", nargs="+", default=["cg", "so2", "gaunt_grid", "e3nn"])
+    bmodel.add_argument(
+        "--products",
+        nargs="+",
+        default=None,
+        help="cg so2 gaunt_grid e3nn, and family:pallas (default: all; Pallas on a GPU only)",
+    )
     bmodel.add_argument("--nodes", type=int, default=2000)
     bmodel.add_argument("--edges", type=int, default=60000)
     bmodel.add_argument("--channels", type=int, default=128)
     bmodel.add_argument("--sc-nodes", type=int, default=5000)
+    bmodel.add_argument("--sc-impls", nargs="+", default=["xla"], help="xla pallas")
     bmodel.add_argument(
         "--models",
         nargs="+",
         default=["mace-small", "tensornet", "escn"],
-        help="mace-small mace-medium tensornet escn",
+        help="mace-small mace-medium tensornet escn, mace-{small,medium}-pallas",
     )
     bmodel.add_argument(
         "--sizes",

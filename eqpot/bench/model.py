@@ -33,6 +33,16 @@ from eqpot.models.mace import spherical_irreps
 from eqpot.nn.product_basis import ProductBasis
 
 MESSAGE_PRODUCTS = ("cg", "so2", "gaunt_grid", "e3nn")
+#: the same products through their Pallas kernels ("family:impl"; timed on a GPU only —
+#: on a CPU they run in the Pallas interpreter)
+PALLAS_MESSAGE_PRODUCTS = ("cg:pallas", "so2:pallas", "gaunt_grid:pallas")
+
+
+def default_message_products() -> tuple[str, ...]:
+    on_gpu = jax.default_backend() == "gpu"
+    return MESSAGE_PRODUCTS + (PALLAS_MESSAGE_PRODUCTS if on_gpu else ())
+
+
 CUTOFF = 5.0
 FCC_REPEATS = {
     64: (2, 2, 4),
@@ -54,6 +64,8 @@ MACE_PEER = dict(
 STEP_MODELS = {
     "mace-small": ("mace", dict(MACE_PEER, num_channels=64)),
     "mace-medium": ("mace", dict(MACE_PEER, num_channels=128)),
+    "mace-small-pallas": ("mace", dict(MACE_PEER, num_channels=64, kernel_impl="pallas")),
+    "mace-medium-pallas": ("mace", dict(MACE_PEER, num_channels=128, kernel_impl="pallas")),
     "tensornet": ("tensornet", dict(hidden_channels=128, num_layers=2, num_rbf=32)),
     "escn": (
         "escn",
@@ -75,12 +87,14 @@ def _graph(nodes: int, edges: int, key):
 def message_case(
     product: str, nodes: int = 2000, edges: int = 60000, channels: int = 128, dtype: str = "float32"
 ):
-    """``(fn, args)`` with ``fn(h, vectors, weights) -> (nodes, dim)`` for one product."""
+    """``(fn, args)`` with ``fn(h, vectors, weights) -> (nodes, dim)`` for one product
+    (``"family"`` through XLA, ``"family:pallas"`` through its Pallas kernels, ``"e3nn"``)."""
+    family, _, impl = product.partition(":")
     irreps_in = e3nn.Irreps("0e+1o+2e") * channels
     sh_irreps, target = spherical_irreps(3), spherical_irreps(3, channels)
     senders, receivers, vectors = _graph(nodes, edges, jax.random.PRNGKey(0))
     h = e3nn.normal(irreps_in.regroup(), jax.random.PRNGKey(1), (nodes,), dtype=dtype)
-    if product == "e3nn":
+    if family == "e3nn":
         probe = e3nn.tensor_product(
             h[:1], e3nn.spherical_harmonics(sh_irreps, vectors[:1], True), filter_ir_out=target
         )
@@ -95,28 +109,26 @@ def message_case(
             y = e3nn.elementwise_tensor_product(y, e3nn.IrrepsArray(f"{num_weights}x0e", w))
             return jax.ops.segment_sum(y.array, receivers, num_segments=nodes)
     else:
-        options = {"mode": "uvu"} if product in ("cg", "so2") else {}
-        edge_irreps = "1x1o" if product == "so2" else sh_irreps
-        tp = eqpot.tp.make(product, irreps_in, edge_irreps, target, **options)
+        options = {"mode": "uvu"} if family in ("cg", "so2") else {}
+        edge_irreps = "1x1o" if family == "so2" else sh_irreps
+        tp = eqpot.tp.make(family, irreps_in, edge_irreps, target, **options)
         num_weights = tp.num_weights
 
         def fn(x, v, w):
-            if product == "so2":
+            if family == "so2":
                 edge = e3nn.IrrepsArray("1x1o", v / jnp.linalg.norm(v, axis=-1, keepdims=True))
             else:
                 edge = e3nn.spherical_harmonics(sh_irreps, v, True)
-            y = tp(e3nn.IrrepsArray(irreps_in, x)[senders], edge, w)
-            return jax.ops.segment_sum(y.array, receivers, num_segments=nodes)
+            x = e3nn.IrrepsArray(irreps_in, x)
+            return tp.message(x, edge, w, senders, receivers, impl=impl or "xla").array
 
     weights = jax.random.normal(jax.random.PRNGKey(2), (edges, num_weights), dtype)
     return fn, (h.array, vectors.astype(dtype), weights)
 
 
-def message(
-    products=MESSAGE_PRODUCTS, orders=("fwd", "fwd+bwd"), repeats: int = 20, **shape
-) -> list[dict]:
+def message(products=None, orders=("fwd", "fwd+bwd"), repeats: int = 20, **shape) -> list[dict]:
     rows = []
-    for product in products:
+    for product in products or default_message_products():
         fn, args = message_case(product, **shape)
 
         def as_irreps(x, v, w, fn=fn):
@@ -147,6 +159,7 @@ def symmetric_contraction(
     basis: str = "symmetric",
     repeats: int = 20,
     dtype: str = "float32",
+    impl: str = "xla",
 ) -> dict:
     """Forward time of MACE's product basis at DESIGN §5's symmetric-contraction shape."""
     module = ProductBasis(
@@ -156,6 +169,7 @@ def symmetric_contraction(
         num_elements,
         channels,
         basis=basis,
+        impl=impl,
         dtype=jnp.dtype(dtype),
         rngs=nnx.Rngs(0),
     )
@@ -169,7 +183,7 @@ def symmetric_contraction(
     t = measure(fn, state, features, species, repeats=repeats)
     return dict(
         op="symmetric_contraction",
-        impl=f"eqpot-{basis}",
+        impl=f"eqpot-{basis}-{impl}",
         order="fwd",
         median_ms=t.median_ms,
         compile_s=t.compile_s,

@@ -2,13 +2,15 @@
 
 import json
 
+import numpy as np
+
 from eqpot import cli
 from eqpot.bench import model
 
 
 def test_message_and_contraction_rows():
     rows = model.message(nodes=6, edges=20, channels=2, repeats=2)
-    assert {r["impl"] for r in rows} == set(model.MESSAGE_PRODUCTS)
+    assert {r["impl"] for r in rows} == set(model.MESSAGE_PRODUCTS)  # no Pallas on a CPU
     assert {r["order"] for r in rows} == {"fwd", "fwd+bwd"}
     assert all(r["median_ms"] > 0 and r["compile_s"] > 0 for r in rows)
     row = model.symmetric_contraction(nodes=6, channels=2, repeats=2)
@@ -21,6 +23,15 @@ def test_message_shapes_match_the_peer():
         out = fn(h, vectors, w)
         assert out.shape[0] == 5 and out.shape[1] > 0
         assert bool((abs(out) > 0).any())
+
+
+def test_pallas_message_cases_equal_xla():
+    """The "family:pallas" rows compute what the XLA rows compute (interpret mode here)."""
+    for product in model.PALLAS_MESSAGE_PRODUCTS:
+        family = product.partition(":")[0]
+        fn, args = model.message_case(product, nodes=5, edges=12, channels=2, dtype="float64")
+        reference, _ = model.message_case(family, nodes=5, edges=12, channels=2, dtype="float64")
+        np.testing.assert_allclose(fn(*args), reference(*args), rtol=1e-10, atol=1e-12)
 
 
 def test_bench_model_cli(tmp_path, capsys):
