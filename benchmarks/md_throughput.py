@@ -35,14 +35,13 @@ PEER_NAMES = {"mace-small": "64x(0e+1o)", "mace-medium": "128x(0e+1o)"}
 
 def plot(record: dict, path: str) -> None:
     import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
     skins = sorted({r["skin"] for r in record["results"]})
     names = dict.fromkeys(r["model"] for r in record["results"])
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for color, name in zip(colors, names, strict=False):
         for skin in skins:
             rows = [r for r in record["results"] if r["model"] == name and r["skin"] == skin]

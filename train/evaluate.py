@@ -87,12 +87,10 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def parity_plot(values: dict, title: str, path: Path) -> Path:
     """Energy-per-atom and force parity plots side by side (PNG)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+    fig = Figure(figsize=(9, 4.2))
+    axes = fig.subplots(1, 2)
     n = np.maximum(values["n_atoms"], 1)
     panels = [
         (values["e_ref"] / n, values["e_pred"] / n, "energy (eV/atom)"),
@@ -108,5 +106,4 @@ def parity_plot(values: dict, title: str, path: Path) -> Path:
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

@@ -8,10 +8,13 @@ bulk with vacancies, surfaces, strained cells and 1200 K MD snapshots) to
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import yaml
+
 from eqpot.datasets import synthetic
-from eqpot.train.config import load_config
+from eqpot.train.config import load_config, to_dict
 from eqpot.train.trainer import Result, fit
 
 RECIPE = Path(__file__).parent / "configs" / "quickstart.yaml"
@@ -38,3 +41,34 @@ def quickstart(
         [f"train_file={train}", f"test_files=[{test}]", f"run_dir={workdir / 'runs'}", *overrides],
     )
     return fit(config, resume=resume, log=log)
+
+
+#: config keys that name places or the terminal, not what is trained
+_LOCAL_KEYS = ("train_file", "test_files", "run_dir", "progress")
+
+
+def _newest_source() -> float:
+    root = Path(__file__).resolve().parents[1]  # the checkout (editable install)
+    sources = [
+        p for d in ("eqpot", "train", "datasets", "kernels") for p in (root / d).rglob("*.py")
+    ]
+    return max(p.stat().st_mtime for p in [*sources, RECIPE])
+
+
+def finished_run(workdir: str | Path = ".") -> Result | None:
+    """The quickstart run in ``workdir/runs/quickstart`` if it finished, trained what the
+    recipe says now (paths aside) and is newer than every source file of this checkout;
+    otherwise None. Lets the tests examine the run the README's main job just made instead
+    of training the same model again."""
+    run_dir = Path(workdir) / "runs" / "quickstart"
+    metrics, saved = run_dir / "metrics.json", run_dir / "config.yaml"
+    if not (metrics.is_file() and saved.is_file()):
+        return None
+    if metrics.stat().st_mtime < _newest_source():
+        return None
+    current = to_dict(load_config(RECIPE))
+    previous = yaml.safe_load(saved.read_text())
+    if any(current[k] != previous.get(k) for k in current if k not in _LOCAL_KEYS):
+        return None
+    epochs = len((run_dir / "metrics.csv").read_text().strip().splitlines()) - 1
+    return Result(run_dir, json.loads(metrics.read_text()), epochs)

@@ -53,13 +53,11 @@ def fastest_table(rows: Sequence[dict], order: str = "fwd+bwd") -> str:
 
 
 def plot_time(rows: Sequence[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     panels = sorted({(r["setting"], r["channels"], r["order"]) for r in rows})
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(panels), 3.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (setting, c, order) in zip(axes[0], panels, strict=True):
         mine = [r for r in rows if (r["setting"], r["channels"], r["order"]) == (setting, c, order)]
         for family in dict.fromkeys(r["family"] for r in mine):
@@ -74,7 +72,6 @@ def plot_time(rows: Sequence[dict], path: Path) -> None:
     fig.suptitle(_title(rows), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -88,15 +85,13 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
 
 
 def plot_pareto(rows: Sequence[dict], path: Path, order: str = "fwd+bwd") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     mine = [r for r in rows if r["order"] == order and r.get("expressivity") is not None]
     if not mine:
         return
-    fig, ax = plt.subplots(figsize=(6.2, 4.4))
+    fig = Figure(figsize=(6.2, 4.4))
+    ax = fig.subplots()
     for family in dict.fromkeys(r["family"] for r in mine):
         pts = [(r["median_ms"], r["expressivity"]) for r in mine if r["family"] == family]
         ax.loglog(*zip(*pts, strict=True), "o", label=family, markersize=5, alpha=0.8)
@@ -109,7 +104,6 @@ def plot_pareto(rows: Sequence[dict], path: Path, order: str = "fwd+bwd") -> Non
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write(rows: Sequence[dict], directory: str | Path, name: str = "tp") -> str:

@@ -141,3 +141,19 @@ def test_run_directory_is_not_overwritten(tmp_path, data):
     with pytest.raises(FileExistsError, match="--resume"):
         fit(config, log=lambda *a: None)
     assert Path(tmp_path / "once" / "metrics.json").is_file()
+
+
+def test_finished_quickstart_run_is_reused_only_when_current(quickstart_run, tmp_path):
+    import shutil
+
+    from eqpot.train.quickstart import finished_run
+
+    assert finished_run(tmp_path) is None  # nothing there
+    copy = tmp_path / "runs" / "quickstart"
+    shutil.copytree(quickstart_run.run_dir, copy)
+    found = finished_run(tmp_path)
+    assert found is not None and found.run_dir == copy and found.epochs == quickstart_run.epochs
+    assert found.metrics == json.loads((copy / "metrics.json").read_text())
+    config = copy / "config.yaml"
+    config.write_text(config.read_text().replace("lr: 0.01", "lr: 0.02"))
+    assert finished_run(tmp_path) is None  # trained with another recipe
