@@ -79,7 +79,9 @@ def dense_operators(
     tables1: GridTables, tables2: GridTables, tables_out: GridTables
 ) -> DenseOperators:
     """The dense synthesis/analysis matrices of three operands' separable grid tables."""
-    with jax.default_device(jax.devices("cpu")[0]), jax.enable_x64(True):
+    # eager even when first called inside a jit trace (the operators are constants)
+    cpu = jax.devices("cpu")[0]
+    with jax.ensure_compile_time_eval(), jax.default_device(cpu), jax.enable_x64(True):
         a1 = np.asarray(to_grid(jnp.eye(tables1.dim, dtype=jnp.float64), tables1))
         a2 = np.asarray(to_grid(jnp.eye(tables2.dim, dtype=jnp.float64), tables2))
         grid = a1.shape[1:]

@@ -89,3 +89,14 @@ def test_impl_is_chosen_by_environment(monkeypatch):
         product(x, x)
     monkeypatch.delenv(kernels.ENV_VAR)
     np.testing.assert_allclose(via_env, product(x, x, impl="xla").array, atol=1e-12)
+
+
+def test_first_call_inside_jit():
+    """The dense operators are built eagerly even when the first call is being traced."""
+    from eqpot.kernels.s2grid_pallas import dense_operators
+
+    product = eqpot.tp.make("gaunt_grid", "0e+1o", "0e+1o")
+    dense_operators.cache_clear()
+    x = jnp.ones((3, 4))
+    out = jax.jit(lambda a, b: product(a, b, impl="pallas").array)(x, x)
+    np.testing.assert_allclose(out, product(x, x, impl="xla").array, rtol=1e-10, atol=1e-12)
