@@ -68,7 +68,7 @@ def _assert_close(got, want, tolerance):
     ("dtype", "tolerance", "channels", "orders"),
     [
         (jnp.float64, 1e-10, 2, ("forward", "grad", "grad_of_grad")),
-        (jnp.float32, 1e-5, 2, ("forward", "grad", "grad_of_grad")),
+        (jnp.float32, 1e-5, 2, ("forward", "grad")),
         (jnp.float64, 1e-10, 3, ("forward", "grad")),  # channels padded to a power of two
     ],
 )

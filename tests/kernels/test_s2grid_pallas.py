@@ -84,11 +84,14 @@ def test_impl_is_chosen_by_environment(monkeypatch):
     x = e3nn.normal(product.irreps_in1, jax.random.PRNGKey(0), (3,), dtype=jnp.float64)
     monkeypatch.setenv(kernels.ENV_VAR, "pallas")
     via_env = product(x, x).array
-    monkeypatch.setenv(kernels.ENV_VAR, "cueq")
-    with pytest.raises(ValueError, match="no 'cueq' implementation"):
-        product(x, x)
+    monkeypatch.setenv(kernels.ENV_VAR, "cueq")  # a preference this kernel lacks: XLA runs
+    via_fallback = product(x, x).array
     monkeypatch.delenv(kernels.ENV_VAR)
-    np.testing.assert_allclose(via_env, product(x, x, impl="xla").array, atol=1e-12)
+    reference = product(x, x, impl="xla").array
+    np.testing.assert_allclose(via_env, reference, atol=1e-12)
+    np.testing.assert_array_equal(via_fallback, reference)
+    with pytest.raises(ValueError, match="no 'cueq' implementation"):
+        product(x, x, impl="cueq")  # an argument is strict
 
 
 def test_first_call_inside_jit():
