@@ -43,6 +43,17 @@ class Polynomial:
         self.terms = tuple(terms)
         self.input_dims = tuple(input_dims)
         self.out_dim = int(out_dim)
+        for out, _, factors in self.terms:
+            bad = [
+                (k, i)
+                for k, i in factors
+                if not (0 <= k < len(input_dims) and 0 <= i < input_dims[k])
+            ]
+            if not factors or bad or not 0 <= out < self.out_dim:
+                raise ValueError(
+                    f"polynomial term for output {out} has factors {factors}: need at least one "
+                    f"factor, each (input < {len(input_dims)}, component < its dimension)"
+                )
         self._derivatives: dict[int, Polynomial] = {}
 
     def derivative(self, k: int) -> Polynomial:
@@ -77,18 +88,15 @@ def _kernel(poly: Polynomial, *refs):
         return rows[factor]
 
     def product(factors):
-        if not factors:
-            return None
+        if len(factors) == 1:
+            return row(factors[0])
         if factors not in prefixes:
-            head = product(factors[:-1])
-            last = row(factors[-1])
-            prefixes[factors] = last if head is None else head * last
+            prefixes[factors] = product(factors[:-1]) * row(factors[-1])
         return prefixes[factors]
 
     acc: dict = {}
     for out, value, factors in poly.terms:
-        term = product(factors)
-        term = value * term if term is not None else None
+        term = value * product(factors)
         acc[out] = term if out not in acc else acc[out] + term
     zero = jnp.zeros(out_ref.shape[::2], out_ref.dtype)
     for out in range(poly.out_dim):

@@ -93,6 +93,13 @@ def test_symmetric_contraction_pallas_matches_xla(dtype, tolerance, orders):
         _assert_close(jax.jit(pallas[order])(x, weights), xla[order](x, weights), tolerance)
 
 
+def test_polynomial_checks_its_terms():
+    with pytest.raises(ValueError, match="at least one factor"):
+        kernels.Polynomial([(0, 1.0, ())], input_dims=(2,), out_dim=1)
+    with pytest.raises(ValueError, match="component < its dimension"):
+        kernels.Polynomial([(0, 1.0, ((0, 5),))], input_dims=(2,), out_dim=1)
+
+
 def test_polynomial_checks_inputs():
     x = jnp.ones((4, 2, 3))
     with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
