@@ -42,3 +42,25 @@ def equivariance_error(product, q, seed: int = 0, weights=None) -> float:
 
 def np_max_abs(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+
+
+def assert_close(got, want, tolerance: float) -> None:
+    """Every leaf of ``got`` within ``tolerance`` of ``want``, relative to want's largest entry."""
+    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        scale = max(float(jnp.max(jnp.abs(r))), 1e-30)
+        assert float(jnp.max(jnp.abs(g - r))) <= tolerance * scale
+
+
+def derivative_orders(fn, argnums=(0, 1)) -> dict:
+    """``fn``, the gradient of a nonlinear loss of it, and the gradient of the squared
+    gradient with respect to the first argument (forces inside a loss, as in training)."""
+
+    def loss(*args):
+        return jnp.sum(jnp.sin(fn(*args)))
+
+    inner = jax.grad(loss, argnums=0)
+    return {
+        "forward": fn,
+        "grad": jax.grad(loss, argnums=argnums),
+        "grad_of_grad": jax.grad(lambda *a: jnp.sum(inner(*a) ** 2), argnums=argnums),
+    }

@@ -10,6 +10,8 @@ import pytest
 
 import eqpot.tp
 from eqpot import kernels
+from tests.helpers import assert_close as _assert_close
+from tests.helpers import derivative_orders
 
 NUM_NODES = 5
 
@@ -47,21 +49,7 @@ def _message(product, impl):
 
 
 def _orders(product, impl):
-    message = _message(product, impl)
-
-    def loss(x, y, w):
-        return jnp.sum(jnp.sin(message(x, y, w)))  # nonlinear: second derivatives are not trivial
-
-    first = jax.grad(loss, argnums=(0, 1, 2))
-    inner = jax.grad(loss, argnums=0)  # forces-like: a gradient inside the loss
-    second = jax.grad(lambda x, y, w: jnp.sum(inner(x, y, w) ** 2), argnums=(0, 1, 2))
-    return {"forward": message, "grad": first, "grad_of_grad": second}
-
-
-def _assert_close(got, want, tolerance):
-    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
-        scale = max(float(jnp.max(jnp.abs(r))), 1e-30)
-        assert float(jnp.max(jnp.abs(g - r))) <= tolerance * scale
+    return derivative_orders(_message(product, impl), argnums=(0, 1, 2))
 
 
 @pytest.mark.parametrize(

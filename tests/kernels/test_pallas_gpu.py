@@ -10,7 +10,8 @@ import pytest
 import eqpot.tp
 from eqpot.models.mace import spherical_irreps
 from eqpot.nn.symmetric_contraction import SymmetricContractionSpec, symmetric_contraction
-from tests.kernels.test_polynomial_pallas import _assert_close, _orders
+from tests.helpers import assert_close as _assert_close
+from tests.helpers import derivative_orders as _orders
 
 pytestmark = pytest.mark.gpu
 TOLERANCE = 1e-4  # float32, relative to the largest entry

@@ -8,6 +8,8 @@ import pytest
 
 from eqpot import kernels
 from eqpot.nn.symmetric_contraction import SymmetricContractionSpec, symmetric_contraction
+from tests.helpers import assert_close as _assert_close
+from tests.helpers import derivative_orders as _orders
 
 # out[0] = 2 x0^2 y1 - x1,  out[1] = 0.5 x0 x1 y0   (inputs x: 2 components, y: 2)
 POLY = kernels.Polynomial(
@@ -25,24 +27,6 @@ def _reference(x, y):
     out0 = 2 * x[:, 0] ** 2 * y[:, 1] - x[:, 1]
     out1 = 0.5 * x[:, 0] * x[:, 1] * y[:, 0]
     return jnp.stack([out0, out1, jnp.zeros_like(out0)], axis=1)
-
-
-def _orders(fn):
-    def loss(*args):
-        return jnp.sum(jnp.sin(fn(*args)))
-
-    inner = jax.grad(loss, argnums=0)
-    return {
-        "forward": fn,
-        "grad": jax.grad(loss, argnums=(0, 1)),
-        "grad_of_grad": jax.grad(lambda *a: jnp.sum(inner(*a) ** 2), argnums=(0, 1)),
-    }
-
-
-def _assert_close(got, want, tolerance):
-    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
-        scale = max(float(jnp.max(jnp.abs(r))), 1e-30)
-        assert float(jnp.max(jnp.abs(g - r))) <= tolerance * scale
 
 
 def test_polynomial_and_its_derivatives_match_the_definition():

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import pytest
 
 import eqpot.tp
-from tests.kernels.test_polynomial_pallas import _assert_close, _orders
+from tests.helpers import assert_close as _assert_close
+from tests.helpers import derivative_orders as _orders
 
 
 @pytest.mark.parametrize("m_max", [None, 1])
