@@ -161,8 +161,10 @@ def _contraction_pallas(spec, features, species, weights):
     poly, keys = symmetric_contraction_polynomial(
         str(spec.irreps_in), str(spec.irreps_out), spec.correlation, spec.basis
     )
-    per_node = jnp.concatenate([weights[k] for k in keys], axis=1)[species]  # (N, P, C)
-    out = kernels.evaluate_polynomial(poly, jnp.swapaxes(features, 1, 2), per_node)
+    table = jnp.concatenate([weights[k] for k in keys], axis=1)  # (n_elements, P, C)
+    out = kernels.evaluate_polynomial(
+        poly, jnp.swapaxes(features, 1, 2), table, rows={1: species}
+    )  # each node's weights gathered by its element inside the kernel
     return jnp.swapaxes(out, 1, 2)
 
 

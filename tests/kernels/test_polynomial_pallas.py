@@ -39,6 +39,21 @@ def test_polynomial_and_its_derivatives_match_the_definition():
         _assert_close(mine[order](x, y), reference[order](x, y), 1e-12)
 
 
+def test_table_input_gathered_in_the_kernel_matches_gathering_first():
+    """Input 1 as a table read through per-node rows; its gradient sums into the rows
+    (rows 1 and 3 are shared, row 2 unused: its gradient must be zero)."""
+    k1, k2 = jax.random.split(jax.random.PRNGKey(2))
+    x = jax.random.normal(k1, (11, 2, 3), jnp.float64)
+    table = jax.random.normal(k2, (4, 2, 3), jnp.float64)
+    rows = jnp.array([1, 3, 0, 1, 1, 3, 0, 0, 1, 3, 1])
+    mine = _orders(lambda a, t: kernels.evaluate_polynomial(POLY, a, t, rows={1: rows}))
+    reference = _orders(lambda a, t: _reference(a, t[rows]))
+    for order in mine:
+        _assert_close(mine[order](x, table), reference[order](x, table), 1e-12)
+    grad_table = jax.grad(lambda t: mine["forward"](x, t).sum())(table)
+    assert jnp.all(grad_table[2] == 0) and jnp.any(grad_table[1] != 0)
+
+
 def test_derivative_polynomial_is_symbolic():
     d = POLY.derivative(0)  # d/dx0 of 2 x0^2 y1 is 4 x0 y1: the power comes down
     assert (0, 4.0, ((0, 0), (1, 1), (2, 0))) in d.terms
@@ -88,5 +103,9 @@ def test_polynomial_checks_inputs():
     x = jnp.ones((4, 2, 3))
     with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
         kernels.evaluate_polynomial(POLY, x)
-    with pytest.raises(ValueError, match=r"input 1 has shape \(4, 3, 3\), expected \(N, 2, C\)"):
+    with pytest.raises(ValueError, match=r"input 1 has shape \(4, 3, 3\), expected \(4, 2, 3\)"):
         kernels.evaluate_polynomial(POLY, x, jnp.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match=r"rows\[1\] has 5 entries for 4 nodes"):
+        kernels.evaluate_polynomial(POLY, x, x, rows={1: jnp.zeros(5, jnp.int32)})
+    with pytest.raises(ValueError, match=r"rows\[1\] must be a 1-D integer array"):
+        kernels.evaluate_polynomial(POLY, x, x, rows={1: jnp.zeros(4)})
