@@ -199,7 +199,7 @@ class Trainer:
             lr = self.schedule.learning_rate(epoch, stage_two, meta["schedule"])
             opt_state = set_learning_rate(state["opt_state"], lr)
             pure, ema = state["params"], state["ema"]
-            start, losses, n_graphs = time.perf_counter(), [], 0
+            start, losses = time.perf_counter(), []
             batches = iterate_batches(
                 self.data.train, c.batch_size, seed=c.seed * 100003 + epoch, budgets=self.budgets
             )
@@ -207,17 +207,17 @@ class Trainer:
                 pure, opt_state, ema, loss, _ = self.step_fn(
                     pure, opt_state, ema, meta["num_updates"], batch, weights
                 )
-                loss = float(loss)
-                if not math.isfinite(loss):
-                    raise TrainingDivergedError(
-                        f"epoch {epoch}: the training loss is {loss}; stopped without saving "
-                        f"(the last good checkpoint in {self.run_dir / 'checkpoints'} is intact). "
-                        "Lower lr or check the data."
-                    )
-                losses.append(loss)
+                losses.append(loss)  # read once per epoch: the host never waits on a step
                 meta["num_updates"] += 1
-                n_graphs += int(np.asarray(batch.graph_mask).sum())
+            losses = np.asarray(jax.device_get(losses), dtype=np.float64)
             elapsed = time.perf_counter() - start
+            if not np.all(np.isfinite(losses)):
+                bad = int(np.argmin(np.isfinite(losses)))
+                raise TrainingDivergedError(
+                    f"epoch {epoch}, step {bad}: the training loss is {losses[bad]}; stopped "
+                    f"without saving (the last good checkpoint in {self.run_dir / 'checkpoints'} "
+                    "is intact). Lower lr or check the data."
+                )
             state = dict(params=pure, ema=ema, opt_state=opt_state, meta=meta)
             meta["epoch"] = epoch + 1
             row = dict(
@@ -225,7 +225,7 @@ class Trainer:
                 lr=learning_rate(opt_state),
                 train_loss=float(np.mean(losses)),
                 epoch_time_s=elapsed,
-                graphs_per_s=n_graphs / elapsed,
+                graphs_per_s=len(self.data.train) / elapsed,
             )
             if (epoch + 1) % c.eval_interval == 0 or epoch + 1 == c.max_num_epochs:
                 eval_params = ema if ema is not None else pure
