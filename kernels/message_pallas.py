@@ -24,7 +24,6 @@ Backend: Triton (named explicitly); interpret mode on a CPU.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from typing import NamedTuple
 
 import jax
@@ -32,9 +31,9 @@ import jax.numpy as jnp
 from jax.experimental import pallas as pl
 
 from ._pallas import compiler_params, interpret, next_pow2
-from .message import SLOTS, MessageTable
+from .message import MessageTable, edge_groups, form_partial, node_groups
 
-__all__ = ["EdgeIndex", "edge_index", "message_pallas"]
+__all__ = ["EdgeIndex", "compute_pallas", "edge_index", "message_pallas"]
 
 
 class EdgeIndex(NamedTuple):
@@ -58,31 +57,6 @@ def _csr(targets: jax.Array, num_nodes: int) -> tuple[jax.Array, jax.Array]:
 def edge_index(senders: jax.Array, receivers: jax.Array, num_nodes: int) -> EdgeIndex:
     senders, receivers = senders.astype(jnp.int32), receivers.astype(jnp.int32)
     return EdgeIndex(senders, receivers, *_csr(receivers, num_nodes), *_csr(senders, num_nodes))
-
-
-# -- the coefficient groups each kernel unrolls ------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _node_groups(table: MessageTable, slot: str) -> tuple:
-    """``((p, target_comp), ((source_comp, j, value), ...)), ...`` for slot ``g`` or ``x``."""
-    groups = defaultdict(list)
-    for (p, a, j, b), value in zip(table.entries.tolist(), table.values.tolist(), strict=True):
-        source, target = (a, b) if slot == "g" else (b, a)
-        groups[(p, target)].append((source, j, value))
-    return tuple((key, tuple(terms)) for key, terms in sorted(groups.items()))
-
-
-@functools.lru_cache(maxsize=64)
-def _edge_groups(table: MessageTable, slot: str) -> tuple:
-    """Slot ``w``: ``(p, ((a, j, b, value), ...))``; slot ``y``: ``(j, ((p, a, b, v), ...))``."""
-    groups = defaultdict(list)
-    for (p, a, j, b), value in zip(table.entries.tolist(), table.values.tolist(), strict=True):
-        if slot == "w":
-            groups[p].append((a, j, b, value))
-        else:
-            groups[j].append((p, a, b, value))
-    return tuple((key, tuple(terms)) for key, terms in sorted(groups.items()))
 
 
 class _Rows:
@@ -160,7 +134,8 @@ def _call(kernel, grid, out_shape, *args):
     )(*args)
 
 
-def _compute(slot, table, x, y, w, g, index: EdgeIndex):
+def compute_pallas(slot, table, x, y, w, g, index: EdgeIndex):
+    """``dF/d(slot)`` through the node or edge kernel (see the module docstring)."""
     num_nodes, edges = x.shape[0], y.shape[0]
     dtype = x.dtype
     if slot in ("g", "x"):
@@ -180,10 +155,10 @@ def _compute(slot, table, x, y, w, g, index: EdgeIndex):
                 g,
                 table.dim_in,
             )
-        kernel = functools.partial(_node_kernel, _node_groups(table, slot), dim)
+        kernel = functools.partial(_node_kernel, node_groups(table, slot), dim)
         shape = jax.ShapeDtypeStruct((num_nodes, dim, x.shape[-1]), dtype)
         return _call(kernel, num_nodes, shape, offsets, order, source, src, y, w)
-    groups = _edge_groups(table, slot)
+    groups = edge_groups(table, slot)
     if slot == "w":
         size, shape = table.num_paths, (edges, table.num_paths, x.shape[-1])
     else:
@@ -191,32 +166,6 @@ def _compute(slot, table, x, y, w, g, index: EdgeIndex):
     kernel = functools.partial(_edge_kernel, slot, groups, size)
     out = jax.ShapeDtypeStruct(shape, dtype)
     return _call(kernel, edges, out, index.senders, index.receivers, x, y, w, g)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def _partial(slot, table, x, y, w, g, index):
-    """``dF/d(slot)`` at the other three arguments (the one in ``slot`` is a placeholder)."""
-    return _compute(slot, table, x, y, w, g, index)
-
-
-def _partial_fwd(slot, table, x, y, w, g, index):
-    # the primal through the custom_vjp function itself, so that differentiating the
-    # backward (which calls _partial) finds the custom rule again
-    return _partial(slot, table, x, y, w, g, index), (x, y, w, g, index)
-
-
-def _partial_bwd(slot, table, residuals, t):
-    *arrays, index = residuals
-    args = dict(zip(SLOTS, arrays, strict=True))
-    args[slot] = t
-    grads = [
-        jnp.zeros_like(arrays[i]) if s == slot else _partial(s, table, *args.values(), index)
-        for i, s in enumerate(SLOTS)
-    ]
-    return (*grads, None)
-
-
-_partial.defvjp(_partial_fwd, _partial_bwd)
 
 
 def message_pallas(
@@ -236,5 +185,5 @@ def message_pallas(
     w = jnp.pad(w.astype(dtype), pad)
     g = jnp.zeros((num_nodes, table.dim_out, padded), dtype)  # the placeholder of slot g
     index = edge_index(senders, receivers, num_nodes)
-    out = _partial("g", table, x, y.astype(dtype), w, g, index)
+    out = form_partial("g", table, "pallas", x, y.astype(dtype), w, g, index)
     return out[..., :channels]

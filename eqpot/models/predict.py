@@ -75,6 +75,7 @@ def hessian(graphdef, state, graph: Graph, dtype=None) -> jax.Array:
     def energy(pos):
         return _node_energies(graphdef, state, graph._replace(positions=pos)).sum()
 
-    h = jax.hessian(energy)(graph.positions.astype(dtype))
+    # reverse over reverse: the fused kernels define VJPs (custom_vjp), not JVPs
+    h = jax.jacrev(jax.grad(energy))(graph.positions.astype(dtype))
     mask = graph.node_mask[:, None, None, None] & graph.node_mask[None, None, :, None]
     return jnp.where(mask, h, 0.0)

@@ -177,11 +177,13 @@ class CGProduct(TensorProduct):
         return kernels.message_table(self.table)
 
     def message(self, x, edge, weights, senders, receivers, *, impl=None) -> e3nn.IrrepsArray:
-        """As :meth:`TensorProduct.message`; channel-wise ("uvu") products also have the
-        fused Pallas kernel (:func:`eqpot.kernels.channelwise_message`, ``impl="pallas"``)."""
+        """As :meth:`TensorProduct.message`; channel-wise ("uvu") products with a one-channel
+        edge operand run the fused message (:func:`eqpot.kernels.channelwise_message`: XLA
+        loops or the Pallas kernels), whose custom VJP keeps every derivative order fused."""
         fusable = self.mode == "uvu" and all(mul == 1 for mul, _ in self.irreps_in2)
         available = ("xla", "pallas") if fusable else ("xla",)
-        if kernels.resolve_impl("channelwise_message", impl, available) != "pallas":
+        impl = kernels.resolve_impl("channelwise_message", impl, available)
+        if not fusable:
             return super().message(x, edge, weights, senders, receivers, impl=impl)
         x = as_irreps_array(x, self.irreps_in1, "cg: message x")
         edge = as_irreps_array(edge, self.irreps_in2, "cg: message edge")
@@ -191,10 +193,19 @@ class CGProduct(TensorProduct):
             table,
             jnp.swapaxes(channels_first(x), -1, -2),
             edge.array,
-            weights[..., table.weight_index],
+            _path_weights(table, weights),
             senders,
             receivers,
-            impl="pallas",
+            impl=impl,
         )
         irs = [ir for _, ir in self.irreps_out]
         return e3nn.IrrepsArray(self.irreps_out, channels_last(jnp.swapaxes(y, -1, -2), irs))
+
+
+def _path_weights(table: kernels.MessageTable, weights: jnp.ndarray) -> jnp.ndarray:
+    """``(E, P, C)`` per-path weights; a reshape when the paths' weights are contiguous (a
+    gather's transpose would be a scatter in the backward)."""
+    flat = table.weight_index.reshape(-1)
+    if weights.shape[-1] == flat.size and np.array_equal(flat, np.arange(flat.size)):
+        return weights.reshape(*weights.shape[:-1], *table.weight_index.shape)
+    return weights[..., table.weight_index]
