@@ -13,8 +13,8 @@ from tests.helpers import random_o3
 IRREPS_IN, IRREPS_OUT = "0e+1o+2e", "0e+1o"
 
 
-def _setup(correlation=3, channels=3, nodes=4, elements=2, seed=0):
-    spec = SymmetricContractionSpec.build(IRREPS_IN, IRREPS_OUT, correlation)
+def _setup(correlation=3, channels=3, nodes=4, elements=2, seed=0, basis="symmetric"):
+    spec = SymmetricContractionSpec.build(IRREPS_IN, IRREPS_OUT, correlation, basis)
     keys = jax.random.split(jax.random.PRNGKey(seed), 3)
     features = jax.random.normal(keys[0], (nodes, channels, e3nn.Irreps(IRREPS_IN).dim))
     species = jnp.arange(nodes) % elements
@@ -26,8 +26,9 @@ def _setup(correlation=3, channels=3, nodes=4, elements=2, seed=0):
     return spec, features, species, weights
 
 
-def test_matches_direct_sum_over_all_products():
-    spec, x, species, weights = _setup()
+@pytest.mark.parametrize("basis", ["symmetric", "ordered"])
+def test_matches_direct_sum_over_all_products(basis):
+    spec, x, species, weights = _setup(basis=basis)
     out = symmetric_contraction(spec, x, species, weights)
     d = x.shape[-1]
     expected = []
@@ -36,7 +37,7 @@ def test_matches_direct_sum_over_all_products():
         for nu in range(1, spec.correlation + 1):
             if (str(ir), nu) not in weights:
                 continue
-            u = _basis(str(spec.irreps_in), nu, str(ir))
+            u = _basis(str(spec.irreps_in), nu, str(ir), basis)
             w = weights[(str(ir), nu)][species]
             for idx in itertools.product(range(d), repeat=nu):
                 prod = np.prod([x[:, :, i] for i in idx], axis=0)  # (N, C)
