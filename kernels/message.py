@@ -54,13 +54,6 @@ class MessageTable:
     channels: int
     weight_index: np.ndarray
 
-    @functools.cached_property
-    def dense(self) -> np.ndarray:
-        """``c`` as a dense ``(P, D_in, D_e, D_out)`` array (the XLA reference uses it)."""
-        c = np.zeros((self.num_paths, self.dim_in, self.dim_edge, self.dim_out))
-        np.add.at(c, tuple(self.entries.T), self.values)
-        return c
-
 
 def message_table(table: PathTable) -> MessageTable:
     """The message of a channel-wise ("uvu") CG path table with one edge channel.
