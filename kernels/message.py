@@ -15,9 +15,10 @@ The message is one partial derivative of the 4-linear form
     F(x, y, w, g) = sum_e sum_{(p, a, j, b)} c sum_u w[e, p, u] x[s_e, a, u] y[e, j] g[r_e, b, u]
 
 (``out = dF/dg``), and so are all its derivatives: ``dF/dx`` is the same sum scattered to
-senders, ``dF/dy`` and ``dF/dw`` are per edge. :mod:`eqpot.kernels.message_pallas`
-computes each partial in a Pallas kernel and differentiates any of them by calling another,
-so forces (a first derivative) and their training gradients stay in the kernels.
+senders, ``dF/dy`` and ``dF/dw`` are per edge. :func:`form_partial` computes each partial
+(here in XLA as per-row channel loops, or in the Pallas kernels of
+:mod:`eqpot.kernels.message_pallas`) and differentiates any of them by calling another, so
+forces (a first derivative) and their training gradients stay fused at every order.
 """
 
 from __future__ import annotations
