@@ -163,11 +163,15 @@ def _contraction_pallas(spec, features, species, weights):
     poly, keys = symmetric_contraction_polynomial(
         str(spec.irreps_in), str(spec.irreps_out), spec.correlation, spec.basis
     )
-    table = jnp.concatenate([weights[k] for k in keys], axis=1)  # (n_elements, P, C)
     out = kernels.evaluate_polynomial(
-        poly, jnp.swapaxes(features, 1, 2), table, rows={1: species}
+        poly, jnp.swapaxes(features, 1, 2), _weight_table(weights, keys), rows={1: species}
     )  # each node's weights gathered by its element inside the kernel
     return jnp.swapaxes(out, 1, 2)
+
+
+def _weight_table(weights: dict, keys: tuple) -> jax.Array:
+    """``(n_elements, P, C)``: the weights of ``keys`` concatenated along the path axis."""
+    return jnp.concatenate([weights[k] for k in keys], axis=1)
 
 
 def symmetric_contraction(
@@ -197,8 +201,9 @@ def symmetric_contraction(
 
 @functools.cache
 def _monomial_form(irreps_in: str, irreps_out: str, correlation: int, basis: str) -> tuple:
-    """The polynomial regrouped by monomial of ``A``: ``selection`` (``(correlation, d + 1,
-    M)`` one-hot; component ``d`` is a constant 1 that pads lower degrees), ``coefficients``
+    """The polynomial regrouped by its ``M`` monomials of ``A``: ``picks`` (``(d + 1,
+    correlation * M)`` one-hot: column ``k * M + m`` selects the ``k``-th factor of monomial
+    ``m``; component ``d`` is a constant 1 that pads lower degrees), ``coefficients``
     (``(M, P, dim_out)``: monomial, weight row, output component) and the weight keys."""
     poly, keys = symmetric_contraction_polynomial(irreps_in, irreps_out, correlation, basis)
     d = poly.input_dims[0]
@@ -208,30 +213,30 @@ def _monomial_form(irreps_in: str, irreps_out: str, correlation: int, basis: str
     ]
     monomials = sorted({m for _, _, m, _ in split})
     index = {m: n for n, m in enumerate(monomials)}
-    selection = np.zeros((correlation, d + 1, len(monomials)))
+    picks = np.zeros((d + 1, correlation * len(monomials)))
     for n, m in enumerate(monomials):
-        for position in range(correlation):
-            selection[position, m[position] if position < len(m) else d, n] = 1.0
+        for k in range(correlation):
+            picks[m[k] if k < len(m) else d, k * len(monomials) + n] = 1.0
     coefficients = np.zeros((len(monomials), poly.input_dims[1], poly.out_dim))
     for out, value, m, row in split:
         coefficients[index[m], row, out] += value
-    return selection, coefficients, keys
+    return picks, coefficients, keys
 
 
 def _contraction_xla(spec, features, species, weights):
-    selection, coefficients, keys = _monomial_form(
+    picks, coefficients, keys = _monomial_form(
         str(spec.irreps_in), str(spec.irreps_out), spec.correlation, spec.basis
     )
     dtype = features.dtype
-    table = jnp.concatenate([weights[k] for k in keys], axis=1)  # (n_elements, P, C)
+    table = _weight_table(weights, keys)
     folded = jnp.einsum("mpo,epc->ecmo", jnp.asarray(coefficients, dtype), table)
     ones = jnp.ones((*features.shape[:-1], 1), dtype)
     padded = jnp.swapaxes(jnp.concatenate([features, ones], axis=-1), 0, 1)  # (C, N, d + 1)
-    correlation, _, count = selection.shape
-    picks = jnp.asarray(np.concatenate(selection, axis=1), dtype)  # (d + 1, correlation * M)
-    factors = jnp.matmul(padded, picks, precision="highest")  # exact: no reduced precision
+    count = coefficients.shape[0]
+    # exact selection (no reduced-precision matrix units): (C, N, correlation * M)
+    factors = jnp.matmul(padded, jnp.asarray(picks, dtype), precision="highest")
     monomials = factors[..., :count]
-    for k in range(1, correlation):
+    for k in range(1, spec.correlation):
         monomials = monomials * factors[..., k * count : (k + 1) * count]  # (C, N, M)
     if table.shape[0] == 1:
         out = jnp.einsum("cnm,cmo->cno", monomials, folded[0])
