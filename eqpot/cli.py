@@ -166,6 +166,7 @@ def _quickstart(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from eqpot.graph import bucket_budgets
     from eqpot.train import load_potential
     from eqpot.train.checkpoint import read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
@@ -173,13 +174,19 @@ def _eval(args: argparse.Namespace) -> int:
 
     pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
     record = read_model_file(Path(args.checkpoint))
-    rows = {}
-    for spec in args.files:
-        structures = load_structures(spec, "test", args.data_dir)
-        graphs = graphs_from_structures(
-            structures, record["r_max"], record["statistics"]["type_map"]
+    sets = {
+        spec: graphs_from_structures(
+            load_structures(spec, "test", args.data_dir),
+            record["r_max"],
+            record["statistics"]["type_map"],
         )
-        values = predict_graphs(pot, None, graphs, args.batch_size)
+        for spec in args.files
+    }
+    # shapes shared by all files: each compiles once
+    budgets = bucket_budgets([g for graphs in sets.values() for g in graphs], args.batch_size)
+    rows = {}
+    for spec, graphs in sets.items():
+        values = predict_graphs(pot, None, graphs, args.batch_size, budgets)
         rows[spec] = metrics_from(values)
         if args.plots:
             name = Path(spec).name.replace(":", "_")

@@ -69,6 +69,7 @@ class TrainConfig:
     # loop
     batch_size: int = 5
     valid_batch_size: int = 10
+    num_buckets: int = 3  # padded shapes per batch size: more pad less and compile more
     max_num_epochs: int = 100
     eval_interval: int = 1
     checkpoint_interval: int = 1  # epochs between "last" checkpoints (and always at the end)
@@ -78,7 +79,7 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-POSITIVE = ("batch_size", "valid_batch_size", "eval_interval", "checkpoint_interval")
+POSITIVE = ("batch_size", "valid_batch_size", "num_buckets", "eval_interval", "checkpoint_interval")
 CHOICES = {
     "optimizer": ("adam", "adamw"),
     "scheduler": ("plateau", "cosine", "constant"),

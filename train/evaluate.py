@@ -7,20 +7,22 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from eqpot.graph import GraphData, iterate_batches
+from eqpot.graph import Budget, Graph, GraphData, iterate_batches
 from eqpot.models import Potential
+from eqpot.models.predict import Predictions
 
 
-def predict_graphs(pot: Potential, params, graphs: Sequence[GraphData], batch_size: int) -> dict:
-    """Reference and predicted values, concatenated over ``graphs`` (NumPy)."""
+def collect(predict: Callable[[Graph], Predictions], batches: Iterable[Graph]) -> dict:
+    """Reference and predicted values of the real graphs and atoms of ``batches``, as NumPy
+    arrays concatenated in order; ``predict(batch)`` gives the predictions of one batch."""
     out = {k: [] for k in ("e_ref", "e_pred", "n_atoms", "f_ref", "f_pred", "s_ref", "s_pred")}
-    for batch in iterate_batches(graphs, batch_size):
-        pred = pot(batch, params)
+    for batch in batches:
+        pred = predict(batch)
         real = np.asarray(batch.graph_mask)
         n_node = np.asarray(batch.n_node)[real]
         has_e = np.asarray(batch.has_energy)[real]
@@ -36,6 +38,17 @@ def predict_graphs(pot: Potential, params, graphs: Sequence[GraphData], batch_si
         out["s_ref"].append(np.asarray(batch.stress)[has_s].ravel())
         out["s_pred"].append(np.asarray(pred.stress)[has_s].ravel())
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+
+
+def predict_graphs(
+    pot: Potential,
+    params,
+    graphs: Sequence[GraphData],
+    batch_size: int,
+    budgets: Sequence[Budget] | None = None,
+) -> dict:
+    """:func:`collect` over ``graphs`` in batches of ``batch_size`` (padded to ``budgets``)."""
+    return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
 
 
 def _errors(ref: np.ndarray, pred: np.ndarray) -> tuple[float, float]:

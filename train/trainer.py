@@ -30,7 +30,7 @@ from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
 from eqpot.train.data import PreparedData, prepare
-from eqpot.train.evaluate import evaluate, format_table, metrics_from, parity_plot, predict_graphs
+from eqpot.train.evaluate import collect, format_table, metrics_from, parity_plot
 from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimizer, set_learning_rate
 
@@ -80,16 +80,23 @@ class Trainer:
         self.schedule = Schedule(config)
         self.template = nnx.to_pure_dict(self.pot.params)
         self.step_fn = jax.jit(self._step)
-        self.loss_fn = jax.jit(self._loss)
-        self.budgets = bucket_budgets(data.train, config.batch_size)
+        self.eval_fn = jax.jit(self._loss_and_predictions)
+        self.budgets = bucket_budgets(data.train, config.batch_size, config.num_buckets)
+        # one set of shapes for validation and the final evaluation of every set, so each
+        # evaluation shape compiles once
+        evaluated = [*data.train, *data.valid, *(g for gs in data.tests.values() for g in gs)]
+        self.eval_budgets = bucket_budgets(evaluated, config.valid_batch_size, config.num_buckets)
 
     # -- pure functions ---------------------------------------------------------------
     def _predict(self, pure, graph):
         return self.pot.predict_with(self._params(pure), graph)
 
     def _loss(self, pure, graph, weights):
+        return self._loss_and_predictions(pure, graph, weights)[0]
+
+    def _loss_and_predictions(self, pure, graph, weights):
         pred = self._predict(pure, graph)
-        return weighted_loss(
+        loss = weighted_loss(
             pred,
             graph,
             energy_weight=weights[0],
@@ -97,6 +104,7 @@ class Trainer:
             stress_weight=weights[2],
             huber_delta=self.config.huber_delta,
         )
+        return loss, pred
 
     def _step(self, pure, opt_state, ema, num_updates, graph, weights):
         (loss, parts), grads = jax.value_and_grad(self._loss, has_aux=True)(pure, graph, weights)
@@ -136,16 +144,22 @@ class Trainer:
         return c.stage_two and epoch >= start
 
     def validate(self, pure, weights) -> tuple[float, dict]:
-        graphs = self.data.valid
-        if not graphs:
+        """The loss (mean over graphs) and the metrics of ``pure`` on the validation set."""
+        if not self.data.valid:
             return float("nan"), {}
-        total, count = 0.0, 0
-        for batch in iterate_batches(graphs, self.config.valid_batch_size):
-            loss, _ = self.loss_fn(pure, batch, weights)
-            n = int(np.asarray(batch.graph_mask).sum())
-            total, count = total + float(loss) * n, count + n
-        params = self._params(pure)
-        return total / count, evaluate(self.pot, params, graphs, self.config.valid_batch_size)
+        losses, sizes = [], []
+
+        def predict(batch):
+            (loss, _), pred = self.eval_fn(pure, batch, weights)
+            losses.append(float(loss))
+            sizes.append(int(np.asarray(batch.graph_mask).sum()))
+            return pred
+
+        values = collect(predict, self._eval_batches(self.data.valid))
+        return float(np.average(losses, weights=sizes)), metrics_from(values)
+
+    def _eval_batches(self, graphs):
+        return iterate_batches(graphs, self.config.valid_batch_size, budgets=self.eval_budgets)
 
     def _params(self, pure):
         params = jax.tree_util.tree_map(lambda x: x, self.pot.params)
@@ -269,15 +283,23 @@ class Trainer:
         return state
 
     def final_evaluation(self) -> dict:
+        """Metrics and parity plots of every set, with the parameters the run saved (best,
+        else last; EMA when kept), read back from the checkpoint."""
         best = self.run_dir / "checkpoints" / "best"
         which = "best" if best.exists() and any(best.iterdir()) else "last"
-        pot = checkpoint.load_potential(self.run_dir, which)
+        loaded = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
+        # host arrays, as during training: arrays committed to a device would make jit
+        # compile the evaluation shapes again
+        pure = jax.tree_util.tree_map(np.asarray, loaded)
+        weights = self.weights(stage_two=False)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
         results = {}
         for name, graphs in sets.items():
             if not graphs:
                 continue
-            values = predict_graphs(pot, None, graphs, self.config.valid_batch_size)
+            values = collect(
+                lambda b: self.eval_fn(pure, b, weights)[1], self._eval_batches(graphs)
+            )
             results[name] = metrics_from(values)
             safe = name.replace(":", "_").replace("/", "_")
             parity_plot(values, f"{self.config.name}: {name}", self.run_dir / f"parity_{safe}.png")

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from eqpot.nn import init
+
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
@@ -70,7 +72,10 @@ class Dense(nnx.Module):
         rngs: nnx.Rngs,
     ):
         self.layers = nnx.List(
-            [nnx.Linear(a, b, param_dtype=dtype, rngs=rngs) for a, b in itertools.pairwise(sizes)]
+            [
+                nnx.Linear(a, b, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs)
+                for a, b in itertools.pairwise(sizes)
+            ]
         )
         self.activation = activation
         self.activate_last = activate_last

@@ -44,7 +44,7 @@ from eqpot import kernels, so3
 from eqpot.graph import Graph, edge_vectors
 from eqpot.models.common import Dense, EnergyHead, as_dtype
 from eqpot.models.mace import spherical_irreps
-from eqpot.nn import polynomial_envelope
+from eqpot.nn import init, polynomial_envelope
 from eqpot.tp import SO2Product
 from eqpot.tp.base import channels_first, channels_last
 from eqpot.tp.gaunt_grid import grid_tables
@@ -105,7 +105,7 @@ class SO2Conv(nnx.Module):
             spherical_irreps(lmax, c_in), "1x1o", spherical_irreps(lmax, c_out), m_max=mmax
         )
         self.lmax, self.c_in = lmax, c_in
-        self.weights = nnx.Param(rngs.params.normal((self.product.num_weights,), dtype))
+        self.weights = nnx.Param(init.normal(rngs.params(), (self.product.num_weights,), dtype))
         self.gate = nnx.Linear(edge_channels, c_in * (lmax + 1), param_dtype=dtype, rngs=rngs)
         self.degree_of = np.repeat(np.arange(lmax + 1), 2 * np.arange(lmax + 1) + 1)
 

@@ -32,6 +32,7 @@ from flax import nnx
 
 from eqpot.graph import Graph, edge_vectors
 from eqpot.models.common import Dense, EnergyHead, as_dtype
+from eqpot.nn import init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +90,9 @@ class ChannelLinear(nnx.Module):
     """Bias-free ``(..., F, 3, 3) -> (..., F', 3, 3)`` mixing of channels (equivariant)."""
 
     def __init__(self, f_in: int, f_out: int, *, dtype, rngs: nnx.Rngs):
-        self.linear = nnx.Linear(f_in, f_out, use_bias=False, param_dtype=dtype, rngs=rngs)
+        self.linear = nnx.Linear(
+            f_in, f_out, use_bias=False, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs
+        )
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return jnp.einsum("...fij,fg->...gij", x, self.linear.kernel[...])
@@ -99,9 +102,14 @@ class TensorEmbedding(nnx.Module):
     def __init__(self, config: TensorNetConfig, *, dtype, rngs: nnx.Rngs):
         f, k = config.hidden_channels, config.num_rbf
         self.embedding = nnx.Embed(config.num_elements, f, param_dtype=dtype, rngs=rngs)
-        self.pair = nnx.Linear(2 * f, f, param_dtype=dtype, rngs=rngs)
+        self.pair = nnx.Linear(
+            2 * f, f, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs
+        )
         self.projections = nnx.List(
-            [nnx.Linear(k, f, param_dtype=dtype, rngs=rngs) for _ in range(3)]
+            [
+                nnx.Linear(k, f, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs)
+                for _ in range(3)
+            ]
         )
         self.tensor_linears = nnx.List(
             [ChannelLinear(f, f, dtype=dtype, rngs=rngs) for _ in range(3)]
@@ -170,7 +178,9 @@ class TensorNet(nnx.Module):
             [TensorInteraction(config, dtype=dtype, rngs=rngs) for _ in range(config.num_layers)]
         )
         self.out_norm = nnx.LayerNorm(3 * f, param_dtype=dtype, rngs=rngs)
-        self.out_linear = nnx.Linear(3 * f, f, param_dtype=dtype, rngs=rngs)
+        self.out_linear = nnx.Linear(
+            3 * f, f, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs
+        )
         self.scalar_head = Dense([f, f // 2, 1], dtype=dtype, rngs=rngs)
         self.head = EnergyHead(config.num_elements, atomic_energies, scale, shift, dtype)
 

@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from eqpot.nn import init
+
 
 def _blocks_by_irrep(irreps: e3nn.Irreps) -> dict[e3nn.Irrep, int]:
     counts: dict[e3nn.Irrep, int] = {}
@@ -65,7 +67,7 @@ class Linear(nnx.Module):
         lead = () if num_indexed is None else (num_indexed,)
         self.weights = nnx.Dict(
             {
-                str(ir): nnx.Param(rngs.params.normal((*lead, n_in[ir], n_out[ir]), dtype))
+                str(ir): nnx.Param(init.normal(rngs.params(), (*lead, n_in[ir], n_out[ir]), dtype))
                 for ir in self.paths
             }
         )
@@ -111,7 +113,10 @@ class MLP(nnx.Module):
         self.activation = e3nn.normalize_function(activation)
         self.output_activation = output_activation
         self.weights = nnx.List(
-            [nnx.Param(rngs.params.normal((a, b), dtype)) for a, b in itertools.pairwise(sizes)]
+            [
+                nnx.Param(init.normal(rngs.params(), (a, b), dtype))
+                for a, b in itertools.pairwise(sizes)
+            ]
         )
         self.biases = nnx.List(
             [nnx.Param(jnp.zeros((b,), dtype)) for b in sizes[1:]] if use_bias else []

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from eqpot.nn import init
 from eqpot.nn.gaunt_basis import GauntPowerBasis
 from eqpot.nn.symmetric_contraction import SymmetricContractionSpec, symmetric_contraction
 
@@ -47,13 +48,15 @@ class ProductBasis(nnx.Module):
                 f"{ir}_{nu}": s
                 for (ir, nu), s in self.spec.weight_shapes(num_elements, channels).items()
             }
-            init = {k: rngs.params.normal(s, dtype) / s[1] for k, s in shapes.items()}
+            values = {
+                k: init.normal(rngs.params(), s, dtype, std=1 / s[1]) for k, s in shapes.items()
+            }
         else:
             self.spec = GauntPowerBasis(irreps_in, irreps_out, correlation)
             shapes = self.spec.weight_shapes(num_elements, channels)
-            init = {k: rngs.params.normal(s, dtype) for k, s in shapes.items()}
-            init["u"] = jnp.ones(shapes["u"], dtype)
-        self.weights = nnx.Dict({k: nnx.Param(v) for k, v in init.items()})
+            values = {k: init.normal(rngs.params(), s, dtype) for k, s in shapes.items()}
+            values["u"] = jnp.ones(shapes["u"], dtype)
+        self.weights = nnx.Dict({k: nnx.Param(v) for k, v in values.items()})
 
     def __call__(self, features: jax.Array, species: jax.Array) -> jax.Array:
         weights = {k: v[...] for k, v in self.weights.items()}

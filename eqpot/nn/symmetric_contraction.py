@@ -58,7 +58,7 @@ def _ordered_states(irreps_in: str, degree: int) -> tuple:
         for ir_b, e in embeddings:
             for ir_c in ir_a * ir_b:
                 cg = so3.clebsch_gordan(ir_a.l, ir_b.l, ir_c.l) * np.sqrt(ir_c.dim)
-                states.append((ir_c, np.einsum("...i,jm,imn->...jn", t, e, cg)))
+                states.append((ir_c, np.einsum("...i,jm,imn->...jn", t, e, cg, optimize=True)))
     return tuple(states)
 
 

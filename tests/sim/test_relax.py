@@ -14,9 +14,14 @@ def test_cell_relaxation_recovers_the_emt_lattice_constant(cu_calculator):
     reference.calc = EMT()
     assert relax(reference, "BFGS", fmax=1e-5, cell=True).converged
     atoms = cu_cell(strain=0.03, seed=2)
+    start = atoms.cell.array.copy()
     atoms.calc = cu_calculator()
     result = relax(atoms, "FIRE", fmax=0.01, cell=True, steps=2000)
-    assert result.converged and result.fmax < 0.01
+    assert result.converged
+    # ASE's cell filter stops on the atomic forces times the deformation gradient F from the
+    # starting cell, so the plain largest force is below fmax times the norm of F^-1
+    deformation = np.linalg.solve(start, atoms.cell.array).T
+    assert result.fmax < 0.01 * np.linalg.norm(np.linalg.inv(deformation), 2)
     a_model, a_emt = lattice_constant(atoms), lattice_constant(reference)
     assert abs(a_model - a_emt) / a_emt < 0.005, (a_model, a_emt)
     # the rattle is gone: cubic again to a few mÅ
