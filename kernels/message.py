@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._impl import resolve_impl
+from .chunked import map_in_chunks
 from .tensor_product import PathTable
 
 __all__ = ["MessageTable", "channelwise_message", "form_partial", "message_table"]
@@ -117,9 +118,8 @@ def edge_groups(table: MessageTable, slot: str) -> tuple:
 
 # -- XLA: each partial as a few fused loops over (edge, channel) rows --------------------
 
-#: edges per step of the XLA:CPU loops: a chunk's gathered rows (512 x (D_in + D_out) x C)
-#: stay in cache while every term reads them, instead of each term streaming all E edges
-#: from memory (2.5-4x faster for the x, y and w partials of MACE-small on 2 cores)
+#: edges per step of the XLA:CPU loops (:func:`map_in_chunks`): a chunk's gathered rows
+#: (512 x (D_in + D_out) x C) stay in cache while every term reads them
 EDGE_CHUNK = 512
 
 
@@ -128,15 +128,6 @@ def _sum(terms):
     for term in terms:
         total = term if total is None else total + term
     return total
-
-
-def _over_edges(per_edge, operands):
-    """``per_edge`` mapped over the leading (edge) axis of ``operands``: in chunks of
-    :data:`EDGE_CHUNK` edges on a CPU, all edges at once elsewhere (a GPU runs the whole
-    vectorised loop in parallel; a sequential chunk loop would only add launches)."""
-    if jax.default_backend() == "cpu":
-        return jax.lax.map(per_edge, operands, batch_size=EDGE_CHUNK)
-    return jax.vmap(per_edge)(operands)
 
 
 def _node_partial_xla(slot, table, x, y, w, g, senders, receivers):
@@ -173,7 +164,7 @@ def _node_partial_xla(slot, table, x, y, w, g, senders, receivers):
         r, ye, we = operands
         return jnp.stack([zero if q is None else q for q in rows_of(g[r], ye, we)], axis=0)
 
-    per_edge_rows = _over_edges(per_edge, (receivers, y, w))  # (E, D_in, C)
+    per_edge_rows = map_in_chunks(per_edge, (receivers, y, w), EDGE_CHUNK)  # (E, D_in, C)
     return jax.ops.segment_sum(per_edge_rows, senders, num_nodes)
 
 
@@ -199,7 +190,7 @@ def _edge_partial_xla(slot, table, x, y, w, g, senders, receivers):
         ]
         return jnp.stack(rows, axis=0).sum(axis=-1)
 
-    return _over_edges(per_edge, (senders, receivers, y, w))
+    return map_in_chunks(per_edge, (senders, receivers, y, w), EDGE_CHUNK)
 
 
 def _compute(slot, table, impl, x, y, w, g, index):
