@@ -300,7 +300,7 @@ def _bench_model(args: argparse.Namespace) -> int:
         channels=args.channels,
         repeats=args.repeats,
     )
-    for impl in args.sc_impls:
+    for impl in args.sc_impls or model.default_contraction_impls():
         rows.append(
             model.symmetric_contraction(
                 args.sc_nodes, args.channels, repeats=args.repeats, impl=impl
@@ -482,18 +482,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--products",
         nargs="+",
         default=None,
-        help="cg so2 gaunt_grid e3nn, and family:pallas (default: all; Pallas on a GPU only)",
+        help="cg so2 gaunt_grid e3nn, family:pallas, family:cueq, and cuEquivariance's own "
+        "product cueq / cueq:naive / cueq:uniform_1d (default: all available; Pallas on a "
+        "GPU only)",
     )
     bmodel.add_argument("--nodes", type=int, default=2000)
     bmodel.add_argument("--edges", type=int, default=60000)
     bmodel.add_argument("--channels", type=int, default=128)
     bmodel.add_argument("--sc-nodes", type=int, default=5000)
-    bmodel.add_argument("--sc-impls", nargs="+", default=["xla"], help="xla pallas")
+    bmodel.add_argument(
+        "--sc-impls",
+        nargs="+",
+        default=None,
+        help="xla pallas cueq (eqpot's contraction), cueq-naive cueq-uniform_1d "
+        "(cuEquivariance's own); default: all available",
+    )
     bmodel.add_argument(
         "--models",
         nargs="+",
         default=["mace-small", "tensornet", "escn"],
-        help="mace-small mace-medium tensornet escn, mace-{small,medium}-pallas",
+        help="mace-small mace-medium tensornet escn, mace-{small,medium}-{pallas,cueq}",
     )
     bmodel.add_argument(
         "--sizes",

@@ -5,7 +5,7 @@ Each kernel is a pure function of arrays and constant tables with an XLA impleme
 This layer knows nothing of irreps: :mod:`eqpot.tp` describes products and calls these.
 """
 
-from ._impl import ENV_VAR, IMPLS, resolve_impl
+from ._impl import ENV_VAR, IMPLS, cueq_installed, resolve_impl, with_cueq
 from .cp import cp_product
 from .fourier import FourierOperand, gaunt_fourier
 from .message import MessageTable, channelwise_message, message_table
@@ -29,6 +29,7 @@ __all__ = [
     "channelwise_message",
     "contract_paths",
     "cp_product",
+    "cueq_installed",
     "evaluate_polynomial",
     "from_grid",
     "gaunt_fourier",
@@ -37,4 +38,5 @@ __all__ = [
     "resolve_impl",
     "so2_convolution",
     "to_grid",
+    "with_cueq",
 ]

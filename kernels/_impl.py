@@ -10,6 +10,7 @@ only once it has been measured faster on the GPU (see ``kernels/notes/``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 IMPLS = ("auto", "xla", "pallas", "cueq")
@@ -34,8 +35,20 @@ def resolve_impl(kernel: str, impl: str | None, available: tuple[str, ...] = ("x
     if impl == "auto" or (from_environment and impl not in available):
         return available[0]
     if impl not in available:
+        hint = " (install eqpot[cueq])" if impl == "cueq" and not cueq_installed() else ""
         raise ValueError(
             f"kernel {kernel!r} has no {impl!r} implementation ({source}); "
-            f"available: {', '.join(available)}"
+            f"available: {', '.join(available)}{hint}"
         )
     return impl
+
+
+def cueq_installed() -> bool:
+    """Whether cuEquivariance-JAX can be imported (the ``cueq`` extra)."""
+    return importlib.util.find_spec("cuequivariance_jax") is not None
+
+
+def with_cueq(impls: tuple[str, ...]) -> tuple[str, ...]:
+    """``impls`` and, where cuEquivariance-JAX is installed, ``cueq``
+    (:mod:`eqpot.kernels.cueq`)."""
+    return (*impls, "cueq") if cueq_installed() else impls

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._impl import resolve_impl
+from ._impl import resolve_impl, with_cueq
 from .chunked import map_in_chunks
 from .tensor_product import PathTable
 
@@ -255,7 +255,9 @@ def channelwise_message(
         x: ``(N, D_in, C)`` node features; ``y``: ``(E, D_e)``; ``w``: ``(E, P, C)``;
         senders, receivers: ``(E,)`` node indices (any order; padding edges may point at a
             padding node).
-        impl: ``xla`` (gather, einsum, ``segment_sum``) or ``pallas`` (fused kernels).
+        impl: ``xla`` (loops over chunks of edges, ``segment_sum``), ``pallas`` (fused
+            kernels) or ``cueq`` (cuEquivariance's segmented polynomial with fused gather
+            and scatter, :mod:`eqpot.kernels.cueq`; where installed).
     """
     expected = {
         "x": (x.shape[1:], (table.dim_in, table.channels)),
@@ -272,10 +274,15 @@ def channelwise_message(
             "channelwise_message: y, w, senders and receivers must have one row per edge, got "
             f"{y.shape[0]}, {w.shape[0]}, {senders.shape[0]}, {receivers.shape[0]}"
         )
-    if resolve_impl("channelwise_message", impl, ("xla", "pallas")) == "pallas":
+    impl = resolve_impl("channelwise_message", impl, with_cueq(("xla", "pallas")))
+    if impl == "pallas":
         from .message_pallas import message_pallas
 
         return message_pallas(table, x, y, w, senders, receivers)
+    if impl == "cueq":
+        from .cueq import channelwise_message_cueq
+
+        return channelwise_message_cueq(table, x, y, w, senders, receivers)
     dtype = jnp.result_type(x, y, w)
     x, y, w = x.astype(dtype), y.astype(dtype), w.astype(dtype)
     g = jnp.zeros((x.shape[0], table.dim_out, x.shape[-1]), dtype)  # the placeholder of slot g

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -169,15 +169,11 @@ def _evaluate_bwd(poly, tables, arrays, cotangent):
 _evaluate.defvjp(_evaluate_fwd, _evaluate_bwd)
 
 
-def evaluate_polynomial(
-    poly: Polynomial, *inputs: jax.Array, rows: Mapping[int, jax.Array] | None = None
-) -> jax.Array:
-    """``poly`` on ``inputs`` (each ``(N, D_k, C)``, one dtype) -> ``(N, D_out, C)``.
-
-    ``rows`` makes input ``k`` a table: ``inputs[k]`` is ``(R, D_k, C)`` and node ``n``
-    reads its row ``rows[k][n]`` (an ``(N,)`` integer array), gathered inside the kernel.
-    Channels are zero-padded to a power of two (Triton's block rule) and cut back after.
-    """
+def check_inputs(
+    poly: Polynomial, inputs: Sequence[jax.Array], rows: Mapping[int, jax.Array] | None
+) -> tuple[int, int]:
+    """``(nodes, channels)`` of a polynomial's inputs, or a ValueError naming the input
+    whose shape or row index does not fit (see :func:`evaluate_polynomial`)."""
     rows = dict(rows or {})
     if len(inputs) != len(poly.input_dims):
         raise ValueError(f"polynomial takes {len(poly.input_dims)} inputs, got {len(inputs)}")
@@ -205,6 +201,20 @@ def evaluate_polynomial(
                 f"polynomial input {k} has shape {x.shape}, expected ({leading}, {dim}, "
                 f"{channels}) (nodes {nodes}, channels of input 0)"
             )
+    return nodes, channels
+
+
+def evaluate_polynomial(
+    poly: Polynomial, *inputs: jax.Array, rows: Mapping[int, jax.Array] | None = None
+) -> jax.Array:
+    """``poly`` on ``inputs`` (each ``(N, D_k, C)``, one dtype) -> ``(N, D_out, C)``.
+
+    ``rows`` makes input ``k`` a table: ``inputs[k]`` is ``(R, D_k, C)`` and node ``n``
+    reads its row ``rows[k][n]`` (an ``(N,)`` integer array), gathered inside the kernel.
+    Channels are zero-padded to a power of two (Triton's block rule) and cut back after.
+    """
+    rows = dict(rows or {})
+    _, channels = check_inputs(poly, inputs, rows)
     dtype = jnp.result_type(*inputs)
     pad = [(0, 0), (0, 0), (0, next_pow2(channels) - channels)]
     padded = [jnp.pad(x.astype(dtype), pad) for x in inputs]

@@ -6,6 +6,18 @@ import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+
+from eqpot import kernels
+
+#: ``impl="cueq"`` as a test parameter, skipped (with the reason) where cuEquivariance-JAX is
+#: not installed; the ``test`` extra installs it, so CI runs it (method "naive" on a CPU)
+CUEQ = pytest.param(
+    "cueq",
+    marks=pytest.mark.skipif(
+        not kernels.cueq_installed(), reason="cuEquivariance-JAX not installed (eqpot[cueq])"
+    ),
+)
 
 
 def random_o3(seed: int, inversion: bool) -> jnp.ndarray:

@@ -26,7 +26,8 @@ import numpy as np
 from flax import nnx
 
 import eqpot.tp
-from eqpot import models
+from eqpot import kernels, models
+from eqpot.bench import cueq
 from eqpot.bench.timing import measure
 from eqpot.bench.tp import ordered
 from eqpot.models.mace import spherical_irreps
@@ -36,11 +37,24 @@ MESSAGE_PRODUCTS = ("cg", "so2", "gaunt_grid", "e3nn")
 #: the same products through their Pallas kernels ("family:impl"; timed on a GPU only —
 #: on a CPU they run in the Pallas interpreter)
 PALLAS_MESSAGE_PRODUCTS = ("cg:pallas", "so2:pallas", "gaunt_grid:pallas")
+#: cuEquivariance, where installed: its own channel-wise product ("cueq": uniform_1d on a
+#: GPU, naive elsewhere; "cueq:naive"), and eqpot's CG message executed by it ("cg:cueq")
+CUEQ_MESSAGE_PRODUCTS = ("cueq", "cueq:naive", "cg:cueq")
 
 
 def default_message_products() -> tuple[str, ...]:
     on_gpu = jax.default_backend() == "gpu"
-    return MESSAGE_PRODUCTS + (PALLAS_MESSAGE_PRODUCTS if on_gpu else ())
+    cueq = CUEQ_MESSAGE_PRODUCTS if kernels.cueq_installed() else ()
+    return MESSAGE_PRODUCTS + (PALLAS_MESSAGE_PRODUCTS if on_gpu else ()) + cueq
+
+
+def default_contraction_impls() -> tuple[str, ...]:
+    """eqpot's implementations, then cuEquivariance's own contraction (``cueq-<method>``)."""
+    on_gpu = jax.default_backend() == "gpu"
+    impls = ("xla", "pallas") if on_gpu else ("xla",)
+    if not kernels.cueq_installed():
+        return impls
+    return (*impls, "cueq", "cueq-naive", *(("cueq-uniform_1d",) if on_gpu else ()))
 
 
 CUTOFF = 5.0
@@ -66,6 +80,8 @@ STEP_MODELS = {
     "mace-medium": ("mace", dict(MACE_PEER, num_channels=128)),
     "mace-small-pallas": ("mace", dict(MACE_PEER, num_channels=64, kernel_impl="pallas")),
     "mace-medium-pallas": ("mace", dict(MACE_PEER, num_channels=128, kernel_impl="pallas")),
+    "mace-small-cueq": ("mace", dict(MACE_PEER, num_channels=64, kernel_impl="cueq")),
+    "mace-medium-cueq": ("mace", dict(MACE_PEER, num_channels=128, kernel_impl="cueq")),
     "tensornet": ("tensornet", dict(hidden_channels=128, num_layers=2, num_rbf=32)),
     "escn": (
         "escn",
@@ -88,13 +104,17 @@ def message_case(
     product: str, nodes: int = 2000, edges: int = 60000, channels: int = 128, dtype: str = "float32"
 ):
     """``(fn, args)`` with ``fn(h, vectors, weights) -> (nodes, dim)`` for one product
-    (``"family"`` through XLA, ``"family:pallas"`` through its Pallas kernels, ``"e3nn"``)."""
+    (``"family"`` through XLA, ``"family:impl"`` through another kernel implementation,
+    ``"e3nn"``, ``"cueq"`` / ``"cueq:method"``)."""
     family, _, impl = product.partition(":")
     irreps_in = e3nn.Irreps("0e+1o+2e") * channels
     sh_irreps, target = spherical_irreps(3), spherical_irreps(3, channels)
     senders, receivers, vectors = _graph(nodes, edges, jax.random.PRNGKey(0))
     h = e3nn.normal(irreps_in.regroup(), jax.random.PRNGKey(1), (nodes,), dtype=dtype)
-    if family == "e3nn":
+    if family == "cueq":
+        method = impl or kernels.cueq.cueq_method()
+        fn, num_weights = cueq.message_case(method, senders, receivers, vectors, channels, dtype)
+    elif family == "e3nn":
         probe = e3nn.tensor_product(
             h[:1], e3nn.spherical_harmonics(sh_irreps, vectors[:1], True), filter_ir_out=target
         )
@@ -161,7 +181,33 @@ def symmetric_contraction(
     dtype: str = "float32",
     impl: str = "xla",
 ) -> dict:
-    """Forward time of MACE's product basis at DESIGN §5's symmetric-contraction shape."""
+    """Forward time of MACE's product basis at DESIGN §5's symmetric-contraction shape;
+    ``impl="cueq-<method>"`` times cuEquivariance's own contraction instead."""
+    features = jax.random.normal(jax.random.PRNGKey(0), (nodes, channels, 16), dtype)
+    species = jax.random.randint(jax.random.PRNGKey(1), (nodes,), 0, num_elements)
+    if impl.startswith("cueq-"):
+        fn, size = cueq.contraction_case(impl.removeprefix("cueq-"), channels, num_elements)
+        weights = jax.random.normal(jax.random.PRNGKey(2), (num_elements, size), dtype)
+        t = measure(fn, weights, features.reshape(nodes, -1), species, repeats=repeats)
+        name = impl
+    else:
+        t = _product_basis_time(nodes, channels, num_elements, basis, repeats, dtype, impl)
+        name = f"eqpot-{basis}-{impl}"
+    return dict(
+        op="symmetric_contraction",
+        impl=name,
+        order="fwd",
+        median_ms=t.median_ms,
+        compile_s=t.compile_s,
+        flops=t.flops,
+        peak_bytes=t.peak_bytes,
+        nodes=nodes,
+        channels=channels,
+        num_elements=num_elements,
+    )
+
+
+def _product_basis_time(nodes, channels, num_elements, basis, repeats, dtype, impl):
     module = ProductBasis(
         "0e+1o+2e+3o",
         "0e+1o",
@@ -180,19 +226,7 @@ def symmetric_contraction(
     def fn(state, x, s):
         return nnx.merge(graphdef, state)(x, s)
 
-    t = measure(fn, state, features, species, repeats=repeats)
-    return dict(
-        op="symmetric_contraction",
-        impl=f"eqpot-{basis}-{impl}",
-        order="fwd",
-        median_ms=t.median_ms,
-        compile_s=t.compile_s,
-        flops=t.flops,
-        peak_bytes=t.peak_bytes,
-        nodes=nodes,
-        channels=channels,
-        num_elements=num_elements,
-    )
+    return measure(fn, state, features, species, repeats=repeats)
 
 
 def step_potential(name: str, dtype: str = "float32") -> models.Potential:

@@ -160,11 +160,15 @@ def symmetric_contraction_polynomial(
     return kernels.Polynomial(terms, (d, path_offset), out_offset), tuple(keys)
 
 
-def _contraction_pallas(spec, features, species, weights):
+def _contraction_polynomial(spec, features, species, weights, impl):
     poly, keys = symmetric_contraction_polynomial(
         str(spec.irreps_in), str(spec.irreps_out), spec.correlation, spec.basis
     )
-    out = kernels.evaluate_polynomial(
+    if impl == "pallas":
+        evaluate = kernels.evaluate_polynomial
+    else:
+        from eqpot.kernels.cueq import evaluate_polynomial_cueq as evaluate
+    out = evaluate(
         poly, jnp.swapaxes(features, 1, 2), _weight_table(weights, keys), rows={1: species}
     )  # each node's weights gathered by its element inside the kernel
     return jnp.swapaxes(out, 1, 2)
@@ -189,14 +193,16 @@ def symmetric_contraction(
         features: ``(N, C, irreps_in.dim)`` (channels first).
         species: ``(N,)`` element indices.
         weights: ``{(L, nu): (n_elements, paths, C)}`` as :meth:`weight_shapes` lists.
-        impl: ``xla`` (Horner, weights folded per element) or ``pallas`` (the sparse
-            polynomial kernel, :mod:`eqpot.kernels.polynomial_pallas`).
+        impl: ``xla`` (monomials, weights folded per element), ``pallas`` (the sparse
+            polynomial kernel, :mod:`eqpot.kernels.polynomial_pallas`) or ``cueq`` (the same
+            polynomial through cuEquivariance, :mod:`eqpot.kernels.cueq`; where installed).
 
     Returns:
         ``(N, C, irreps_out.dim)``.
     """
-    if kernels.resolve_impl("symmetric_contraction", impl, ("xla", "pallas")) == "pallas":
-        return _contraction_pallas(spec, features, species, weights)
+    impl = kernels.resolve_impl("symmetric_contraction", impl, kernels.with_cueq(("xla", "pallas")))
+    if impl in ("pallas", "cueq"):
+        return _contraction_polynomial(spec, features, species, weights, impl)
     return _contraction_xla(spec, features, species, weights)
 
 

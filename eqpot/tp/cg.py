@@ -179,9 +179,9 @@ class CGProduct(TensorProduct):
     def message(self, x, edge, weights, senders, receivers, *, impl=None) -> e3nn.IrrepsArray:
         """As :meth:`TensorProduct.message`; channel-wise ("uvu") products with a one-channel
         edge operand run the fused message (:func:`eqpot.kernels.channelwise_message`: XLA
-        loops or the Pallas kernels), whose custom VJP keeps every derivative order fused."""
+        loops, the Pallas kernels, or cuEquivariance), whose derivatives stay fused."""
         fusable = self.mode == "uvu" and all(mul == 1 for mul, _ in self.irreps_in2)
-        available = ("xla", "pallas") if fusable else ("xla",)
+        available = kernels.with_cueq(("xla", "pallas")) if fusable else ("xla",)
         impl = kernels.resolve_impl("channelwise_message", impl, available)
         if not fusable:
             return super().message(x, edge, weights, senders, receivers, impl=impl)

@@ -1,4 +1,5 @@
-"""The fused message (XLA loops, and the Pallas kernels in interpret mode on CPU) against the
+"""The fused message (XLA loops, the Pallas kernels in interpret mode on CPU, and
+cuEquivariance's segmented polynomial with eqpot's coefficients) against the
 definition (gather, the CG product, scatter-sum): forward, gradient and gradient of the
 gradient for every input, on graphs with receivers that have no edges, ragged edge counts
 and edges in random order."""
@@ -11,8 +12,8 @@ import pytest
 
 import eqpot.tp
 from eqpot import kernels
+from tests.helpers import CUEQ, derivative_orders
 from tests.helpers import assert_close as _assert_close
-from tests.helpers import derivative_orders
 
 NUM_NODES = 5
 
@@ -64,7 +65,7 @@ def _orders(product, impl):
         (jnp.float64, 1e-10, 3, ("forward", "grad")),  # channels padded to a power of two
     ],
 )
-@pytest.mark.parametrize("impl", ["xla", "pallas"])
+@pytest.mark.parametrize("impl", ["xla", "pallas", CUEQ])
 def test_fused_message_matches_the_definition(impl, dtype, tolerance, channels, orders):
     product = _product(channels)
     inputs = _inputs(product, dtype)
@@ -73,7 +74,7 @@ def test_fused_message_matches_the_definition(impl, dtype, tolerance, channels, 
         _assert_close(jax.jit(fused[order])(*inputs), reference[order](*inputs), tolerance)
 
 
-@pytest.mark.parametrize("impl", ["xla", "pallas"])
+@pytest.mark.parametrize("impl", ["xla", "pallas", CUEQ])
 def test_message_equals_gather_product_scatter(impl):
     product = _product(2)
     x, y, w = _inputs(product, jnp.float64)

@@ -1,6 +1,8 @@
-"""The Pallas kernels compiled for the GPU (Triton), at MACE-like sizes, against XLA on the
+"""The Pallas kernels compiled for the GPU (Triton), and eqpot's message and contraction run
+by cuEquivariance's CUDA kernel (method uniform_1d), at MACE-like sizes, against XLA on the
 same device: forward, gradient and gradient of the gradient in float32. Skipped without a
-GPU (the CPU tests run the same kernels in interpret mode on tiny shapes)."""
+GPU (the CPU tests run the same kernels in interpret mode, and cuEquivariance's pure-JAX
+method, on tiny shapes)."""
 
 import e3nn_jax as e3nn
 import jax
@@ -10,6 +12,7 @@ import pytest
 import eqpot.tp
 from eqpot.models.mace import spherical_irreps
 from eqpot.nn.symmetric_contraction import SymmetricContractionSpec, symmetric_contraction
+from tests.helpers import CUEQ
 from tests.helpers import assert_close as _assert_close
 from tests.helpers import derivative_orders as _orders
 
@@ -22,13 +25,14 @@ def _random(key, *shapes):
     return [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys, shapes, strict=True)]
 
 
-def _compare(fn, args):
-    pallas, xla = _orders(lambda *a: fn("pallas", *a)), _orders(lambda *a: fn("xla", *a))
-    for order in pallas:
-        _assert_close(jax.jit(pallas[order])(*args), jax.jit(xla[order])(*args), TOLERANCE)
+def _compare(fn, args, impl="pallas"):
+    other, xla = _orders(lambda *a: fn(impl, *a)), _orders(lambda *a: fn("xla", *a))
+    for order in other:
+        _assert_close(jax.jit(other[order])(*args), jax.jit(xla[order])(*args), TOLERANCE)
 
 
-def test_message_on_gpu():
+@pytest.mark.parametrize("impl", ["pallas", CUEQ])
+def test_message_on_gpu(impl):
     channels, nodes, edges = 64, 300, 6000
     irreps = e3nn.Irreps("0e+1o+2e") * channels
     product = eqpot.tp.make(
@@ -42,10 +46,11 @@ def test_message_on_gpu():
         x, y = e3nn.IrrepsArray(irreps, x), e3nn.IrrepsArray(spherical_irreps(3), y)
         return product.message(x, y, w, senders, receivers, impl=impl).array
 
-    _compare(fn, args)
+    _compare(fn, args, impl)
 
 
-def test_symmetric_contraction_on_gpu():
+@pytest.mark.parametrize("impl", ["pallas", CUEQ])
+def test_symmetric_contraction_on_gpu(impl):
     spec = SymmetricContractionSpec.build("0e+1o+2e+3o", "0e+1o", 3, "ordered")
     channels, nodes, elements = 64, 500, 3
     (x,) = _random(3, (nodes, channels, 16))
@@ -56,7 +61,7 @@ def test_symmetric_contraction_on_gpu():
     def fn(impl, a, w):
         return symmetric_contraction(spec, a, species, w, impl=impl)
 
-    _compare(fn, (x, weights))
+    _compare(fn, (x, weights), impl)
 
 
 def test_s2grid_on_gpu():

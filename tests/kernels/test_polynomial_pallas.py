@@ -8,6 +8,7 @@ import pytest
 
 from eqpot import kernels
 from eqpot.nn.symmetric_contraction import SymmetricContractionSpec, symmetric_contraction
+from tests.helpers import CUEQ
 from tests.helpers import assert_close as _assert_close
 from tests.helpers import derivative_orders as _orders
 
@@ -81,15 +82,17 @@ def _contraction_inputs(dtype, channels=3, num_elements=2):
         (jnp.float32, 1e-5, ("forward", "grad")),
     ],
 )
-def test_symmetric_contraction_pallas_matches_xla(dtype, tolerance, orders):
+@pytest.mark.parametrize("impl", ["pallas", CUEQ])
+def test_symmetric_contraction_polynomial_matches_xla(impl, dtype, tolerance, orders):
+    """The sparse polynomial, run by the Pallas kernel or by cuEquivariance, against XLA."""
     spec, x, species, weights = _contraction_inputs(dtype)
 
     def run(impl):
         return _orders(lambda a, w: symmetric_contraction(spec, a, species, w, impl=impl))
 
-    pallas, xla = run("pallas"), run("xla")
+    polynomial, xla = run(impl), run("xla")
     for order in orders:
-        _assert_close(jax.jit(pallas[order])(x, weights), xla[order](x, weights), tolerance)
+        _assert_close(jax.jit(polynomial[order])(x, weights), xla[order](x, weights), tolerance)
 
 
 def test_polynomial_checks_its_terms():

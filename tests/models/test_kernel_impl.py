@@ -1,6 +1,6 @@
-"""MACE through the fused Pallas message kernel (interpret mode on CPU) equals MACE through
-XLA on a molecule: energies, forces, and the parameter gradient of a force loss (a second
-derivative, as in training)."""
+"""MACE through the Pallas kernels (interpret mode on CPU) or through cuEquivariance equals
+MACE through XLA on a molecule: energies, forces, and the parameter gradient of a force
+loss (a second derivative, as in training)."""
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +9,7 @@ import pytest
 
 from eqpot import models
 from eqpot.train.losses import weighted_loss
+from tests.helpers import CUEQ
 from tests.models import common
 
 SMALL = dict(
@@ -23,10 +24,11 @@ def _potential(kernel_impl):
     return models.Potential(model)
 
 
-def test_mace_with_pallas_message_equals_xla():
-    pallas, xla = _potential("pallas"), _potential("xla")
+@pytest.mark.parametrize("impl", ["pallas", CUEQ])
+def test_mace_with_other_kernels_equals_xla(impl):
+    other, xla = _potential(impl), _potential("xla")
     graph = common.graph(common.molecule()[:4])  # 12 edges: interpret mode is slow
-    got, want = pallas(graph), xla(graph)
+    got, want = other(graph), xla(graph)
     for name in ("energy", "forces"):
         np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-10, atol=1e-12)
 
@@ -37,8 +39,8 @@ def test_mace_with_pallas_message_equals_xla():
 
         return jax.grad(loss)(pot.params)
 
-    g_pallas, g_xla = force_loss(pallas), force_loss(xla)
-    for a, b in zip(jax.tree.leaves(g_pallas), jax.tree.leaves(g_xla), strict=True):
+    g_other, g_xla = force_loss(other), force_loss(xla)
+    for a, b in zip(jax.tree.leaves(g_other), jax.tree.leaves(g_xla), strict=True):
         scale = max(float(jnp.max(jnp.abs(b))), 1e-12)
         assert float(jnp.max(jnp.abs(a - b))) <= 1e-9 * scale
 
