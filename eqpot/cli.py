@@ -270,7 +270,7 @@ def _bench_tp(args: argparse.Namespace) -> int:
 
         jax.config.update("jax_enable_x64", True)
     rows = tp.run(
-        families=args.families or tp.FAMILIES,
+        families=args.families or tp.default_families(),
         settings=args.settings,
         degrees=args.L,
         channels=args.channels,
@@ -453,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--families",
         nargs="+",
         default=None,
-        help="cg gaunt_grid gaunt_fourier cp so2 e3nn_cg e3nn_s2grid (default: all)",
+        help="cg gaunt_grid gaunt_fourier cp so2 e3nn_cg e3nn_s2grid cueq_cg (default: all "
+        "this installation runs)",
     )
     btp.add_argument("--settings", nargs="+", default=["MIMO"], help="SISO SIMO MIMO channelwise")
     btp.add_argument("--L", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])

@@ -10,6 +10,8 @@ Inputs are random: only shapes and costs matter here.
 
 from __future__ import annotations
 
+import itertools
+
 import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
@@ -75,3 +77,58 @@ def contraction_case(method: str, channels: int, num_elements: int):
         return out
 
     return fn, poly.inputs[0].size
+
+
+def _cue_irreps(irreps: e3nn.Irreps):
+    cue, _ = _modules()
+    return cue.Irreps("O3", str(e3nn.Irreps(irreps)))
+
+
+def cg_product_case(irreps1, irreps2, irreps_out, channels: int, method: str):
+    """``(fn, out_irreps)`` for the tensor-product sweep's CG product with cuEquivariance's
+    Clebsch-Gordan coefficients: every pair of input irreps coupled to every output irrep
+    in ``irreps_out``, channel by channel (``iu,ju,ku+ijk``, ``u`` = ``channels``), one
+    output segment per path, paths normalised as cuEquivariance does.
+
+    ``fn(a, b)``: ``a``, ``b`` are ``(batch, C * dim)`` in cuEquivariance's ``ir_mul``
+    layout (each irrep's ``(2l+1, C)`` block), the result ``(batch, C * dim_out)`` likewise;
+    ``out_irreps``: the irreps of the output segments, in order."""
+    cue, cuex = _modules()
+    i1, i2 = _cue_irreps(irreps1), _cue_irreps(irreps2)
+    keep = {ir for _, ir in _cue_irreps(irreps_out)}
+    stp = cue.SegmentedTensorProduct.from_subscripts("iu,ju,ku+ijk")
+    stp.add_segments(0, [(ir.dim, channels) for _, ir in i1])
+    stp.add_segments(1, [(ir.dim, channels) for _, ir in i2])
+    out_irreps = []
+    for (a, (_, ir1)), (b, (_, ir2)) in itertools.product(enumerate(i1), enumerate(i2)):
+        for ir3 in ir1 * ir2:
+            if ir3 not in keep:
+                continue
+            for cg in cue.clebsch_gordan(ir1, ir2, ir3):
+                stp.add_path(a, b, None, c=cg, dims={"u": channels})
+                out_irreps.append(str(ir3))
+    poly = cue.SegmentedPolynomial.eval_last_operand(stp.normalize_paths_for_operand(-1))
+
+    def fn(a, b):
+        out = jax.ShapeDtypeStruct((*a.shape[:-1], poly.outputs[0].size), a.dtype)
+        return cuex.segmented_polynomial(poly, [a, b], [out], method=method)[0]
+
+    return fn, e3nn.Irreps("+".join(out_irreps))
+
+
+def to_ir_mul(x: jax.Array, irreps: e3nn.Irreps) -> jax.Array:
+    """``(batch, C, dim)`` (e3nn's layout, one copy of each irrep per channel) ->
+    ``(batch, C * dim)`` with each irrep's ``(2l+1, C)`` block in turn (``ir_mul``)."""
+    blocks = [jnp.swapaxes(x[..., s], -1, -2) for s in e3nn.Irreps(irreps).slices()]
+    return jnp.concatenate([b.reshape(*b.shape[:-2], -1) for b in blocks], axis=-1)
+
+
+def from_ir_mul(x: jax.Array, irreps: e3nn.Irreps, channels: int) -> jax.Array:
+    """Inverse of :func:`to_ir_mul`: ``(batch, C * dim)`` -> ``(batch, C, dim)``."""
+    blocks, start = [], 0
+    for _, ir in e3nn.Irreps(irreps):
+        size = ir.dim * channels
+        block = x[..., start : start + size].reshape(*x.shape[:-1], ir.dim, channels)
+        blocks.append(jnp.swapaxes(block, -1, -2))
+        start += size
+    return jnp.concatenate(blocks, axis=-1)

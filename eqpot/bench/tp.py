@@ -21,9 +21,13 @@ channel. Implementations (``family``):
   random weights, ``L <= CP_MAX_L``) and ``so2`` (x2 is an edge vector ``1x1o``;
   MIMO/channel-wise only);
   each with its kernel implementations (``impl``; today ``xla``);
-* peers: ``e3nn_cg`` (``e3nn.tensor_product`` with the same output filter) and
+* peers: ``e3nn_cg`` (``e3nn.tensor_product`` with the same output filter),
   ``e3nn_s2grid`` (``e3nn.to_s2grid`` of both inputs, pointwise product,
-  ``e3nn.from_s2grid``, on the same Gauss-Legendre grid as ``gaunt_grid``).
+  ``e3nn.from_s2grid``, on the same Gauss-Legendre grid as ``gaunt_grid``) and, where
+  installed, ``cueq_cg`` (the same CG product as a cuEquivariance segmented polynomial with
+  its own coefficients, :func:`eqpot.bench.cueq.cg_product_case`; ``impl`` is its method,
+  ``uniform_1d`` on a GPU and ``naive``; timed on its ``ir_mul`` layout, checked for
+  equivariance through e3nn's layout).
 
 Orders: ``fwd`` (the product), ``fwd+bwd`` (gradient of ``|T(x1, x2)|^2 / 2`` with respect
 to both inputs) and ``2nd`` (gradient of the squared norm of that gradient: what force
@@ -46,12 +50,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import eqpot.tp
-from eqpot import so3
+from eqpot import kernels, so3
+from eqpot.bench import cueq
 from eqpot.bench.timing import device_peak_flops, measure
 
 SETTINGS = ("SISO", "SIMO", "MIMO", "channelwise")
 EQPOT_FAMILIES = ("cg", "gaunt_grid", "gaunt_fourier", "cp", "so2")
-PEER_FAMILIES = ("e3nn_cg", "e3nn_s2grid")
+PEER_FAMILIES = ("e3nn_cg", "e3nn_s2grid", "cueq_cg")
 FAMILIES = EQPOT_FAMILIES + PEER_FAMILIES
 ORDERS = ("fwd", "fwd+bwd", "2nd")
 #: relative equivariance error allowed for an exact product, per dtype of the check. Round-off
@@ -59,7 +64,12 @@ ORDERS = ("fwd", "fwd+bwd", "2nd")
 #: 1e-10 and e3nn-jax's 3e-9 in float64.
 EXACT_BOUND = {"float32": 1e-4, "float64": 1e-8}
 #: the eqpot product whose math each peer computes (for its expressivity and couplings)
-PEER_EQUIVALENT = {"e3nn_cg": "cg", "e3nn_s2grid": "gaunt_grid"}
+PEER_EQUIVALENT = {"e3nn_cg": "cg", "e3nn_s2grid": "gaunt_grid", "cueq_cg": "cg"}
+
+
+def default_families() -> tuple[str, ...]:
+    """Every family this installation can run (``cueq_cg`` needs cuEquivariance-JAX)."""
+    return tuple(f for f in FAMILIES if f != "cueq_cg" or kernels.cueq_installed())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +104,8 @@ PALLAS_FAMILIES = ("gaunt_grid",)
 
 
 def implementations(family: str) -> tuple[str, ...]:
+    if family == "cueq_cg":
+        return ("naive", "uniform_1d") if jax.default_backend() == "gpu" else ("naive",)
     if family in PEER_FAMILIES:
         return ("xla",)
     if family in PALLAS_FAMILIES and jax.default_backend() == "gpu":
@@ -142,8 +154,10 @@ def _e3nn_s2grid(x1: e3nn.IrrepsArray, x2: e3nn.IrrepsArray, irreps_out) -> e3nn
     return e3nn.from_s2grid(product, irreps_out, fft=False)
 
 
-def build(case: Case):
-    """``(fn, (x1, x2, w), irreps)``: ``fn(x1, x2, w) -> IrrepsArray`` on raw arrays."""
+def build(case: Case, e3nn_layout: bool = False):
+    """``(fn, (x1, x2, w), irreps)``: ``fn(x1, x2, w) -> IrrepsArray`` on raw arrays.
+    ``e3nn_layout``: a peer with its own layout (``cueq_cg``) takes and returns e3nn's, for
+    the equivariance check; its timed function works on its own layout."""
     i1, i2, out = setting_irreps(case.setting, case.L)
     if case.family == "so2":
         i2 = e3nn.Irreps("1x1o")
@@ -151,6 +165,8 @@ def build(case: Case):
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(case.L), 3)
     x1 = e3nn.normal(i1, k1, shape, dtype=case.dtype).array
     x2 = e3nn.normal(i2, k2, shape, dtype=case.dtype).array
+    if case.family == "cueq_cg":
+        return _cueq_cg(case, i1, i2, out, x1, x2, e3nn_layout)
     if case.family == "e3nn_cg":
 
         def fn(a, b, w):
@@ -179,6 +195,27 @@ def build(case: Case):
     return fn, (x1, x2, w), (i1, i2)
 
 
+def _cueq_cg(case: Case, i1, i2, out, x1, x2, e3nn_layout: bool):
+    product, out_irreps = cueq.cg_product_case(i1, i2, out, case.channels, case.impl)
+    c = case.channels
+    if e3nn_layout:
+
+        def fn(a, b, w):
+            if c == 1:  # one channel: the two layouts coincide
+                return e3nn.IrrepsArray(out_irreps, product(a, b))
+            y = product(cueq.to_ir_mul(a, i1), cueq.to_ir_mul(b, i2))
+            return e3nn.IrrepsArray(out_irreps, cueq.from_ir_mul(y, out_irreps, c))
+
+        return fn, (x1, x2, None), (i1, i2)
+
+    def native(a, b, w):
+        y = product(a, b)
+        return e3nn.IrrepsArray(f"{y.shape[-1]}x0e", y)  # ir_mul: numbers, not e3nn irreps
+
+    flat = (case.batch, -1)
+    return native, (x1.reshape(flat), x2.reshape(flat), None), (i1, i2)
+
+
 def ordered(fn: Callable, order: str) -> Callable:
     """The function timed for ``order`` (see the module docstring)."""
 
@@ -200,7 +237,7 @@ def ordered(fn: Callable, order: str) -> Callable:
 
 def _equivariance(case: Case, samples: int) -> tuple[float, float]:
     small = dataclasses.replace(case, batch=samples)
-    fn, (x1, x2, w), (i1, i2) = build(small)
+    fn, (x1, x2, w), (i1, i2) = build(small, e3nn_layout=True)
     d = -e3nn.rand_matrix(jax.random.PRNGKey(7), (), dtype=jnp.float64).astype(case.dtype)
     out = fn(x1, x2, w)
     rotated = fn(
@@ -279,7 +316,7 @@ def _rows(case: Case, orders, repeats: int, info: dict, meta: dict, peak: float,
 
 
 def run(
-    families: Iterable[str] = FAMILIES,
+    families: Iterable[str] | None = None,
     settings: Iterable[str] = ("MIMO",),
     degrees: Iterable[int] = (1, 2, 3, 4),
     channels: Iterable[int] = (1,),
@@ -291,7 +328,8 @@ def run(
     log: Callable = print,
 ) -> list[dict]:
     """One row per (family, setting, L, channels, order); see the module docstring."""
-    families, settings, orders = tuple(families), tuple(settings), tuple(orders)
+    families = tuple(families or default_families())
+    settings, orders = tuple(settings), tuple(orders)
     for values, known, what in (
         (families, FAMILIES, "family"),
         (settings, SETTINGS, "setting"),
@@ -300,6 +338,8 @@ def run(
         for value in values:
             if value not in known:
                 raise ValueError(f"unknown {what} {value!r}; known: {', '.join(known)}")
+    if "cueq_cg" in families and not kernels.cueq_installed():
+        raise ValueError("family 'cueq_cg' needs cuEquivariance-JAX: pip install 'eqpot[cueq]'")
     peak = device_peak_flops(dtype)
     meta = {
         "device": jax.devices()[0].device_kind,

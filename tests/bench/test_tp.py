@@ -4,8 +4,10 @@ import json
 
 import pytest
 
-from eqpot import cli
+from eqpot import cli, kernels
 from eqpot.bench import report, tp
+
+CUEQ_FAMILY = ("cueq_cg",) if kernels.cueq_installed() else ()
 
 REQUIRED = {
     "family": str,
@@ -34,7 +36,7 @@ def rows():
     runs = tp.run(settings=("MIMO",), degrees=(2,), **small)
     runs += tp.run(settings=("SISO",), degrees=(1,), **small)
     runs += tp.run(
-        families=("cg", "gaunt_grid", "e3nn_cg"),
+        families=("cg", "gaunt_grid", "e3nn_cg", *CUEQ_FAMILY),
         settings=("channelwise",),
         degrees=(2,),
         channels=(3,),
@@ -48,7 +50,8 @@ def rows():
 
 def test_every_row_has_the_schema(rows):
     families = {r["family"] for r in rows}
-    assert families == set(tp.FAMILIES)  # every eqpot product and both e3nn-jax peers
+    assert families == set(tp.default_families())  # every eqpot product and every peer
+    assert set(tp.FAMILIES) - families <= {"cueq_cg"}  # cuEquivariance only where installed
     for row in rows:
         for key, kind in REQUIRED.items():
             assert isinstance(row[key], kind), (key, row)
@@ -80,6 +83,10 @@ def test_expressivity_is_the_products_own(rows):
     peer = next(r for r in rows if r["family"] == "e3nn_s2grid" and r["L"] == 2)
     gaunt = tp.eqpot_product("gaunt_grid", "MIMO", 2).expressivity().dimension
     assert peer["expressivity"] == gaunt == 4 * 2 + 1  # PoF: Gaunt reaches 4L+1
+    for row in rows:
+        if row["family"] in ("e3nn_cg", "cueq_cg"):
+            cg = tp.eqpot_product("cg", row["setting"], row["L"]).expressivity().dimension
+            assert row["expressivity_of"] == "cg" and row["expressivity"] == cg
 
 
 def test_report_files_and_table(rows, tmp_path):
@@ -87,7 +94,9 @@ def test_report_files_and_table(rows, tmp_path):
     for suffix in (".csv", ".json", "_time.png", "_pareto.png", "_fastest.md"):
         assert (tmp_path / f"tp{suffix}").stat().st_size > 0
     assert len(json.loads((tmp_path / "tp.json").read_text())) == len(rows)
-    assert "| MIMO | 1 | 2 |" in table
+    mimo = next(line for line in table.splitlines() if line.startswith("| MIMO | 1 | 2 |"))
+    ratios = [cell.strip() for cell in mimo.strip(" |").split("|")[-3:]]
+    assert "–" not in ratios[: 2 + len(CUEQ_FAMILY)]  # e3nn CG, S2 grid (and cuEquivariance)
 
 
 def test_pareto_front():
