@@ -18,7 +18,8 @@ channel-minor: cuEquivariance's ``ir_mul`` layout), one mode ``u`` of extent ``C
   weights).
 
 ``method``: ``uniform_1d`` (NVIDIA's CUDA kernel; needs ``cuequivariance-ops-jax``) on a
-GPU, the pure-JAX ``naive`` evaluation elsewhere; ``EQPOT_CUEQ_METHOD`` overrides. Every
+GPU that has it, the pure-JAX ``naive`` evaluation elsewhere; ``EQPOT_CUEQ_METHOD``
+overrides. Every
 derivative order is cuEquivariance's own (its primitive's JVP and transpose rules map back
 to itself).
 """
@@ -26,6 +27,7 @@ to itself).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -48,10 +50,12 @@ METHOD_ENV_VAR = "EQPOT_CUEQ_METHOD"
 
 
 def cueq_method() -> str:
-    """``EQPOT_CUEQ_METHOD`` if set, else ``uniform_1d`` on a GPU and ``naive`` elsewhere."""
-    return os.environ.get(METHOD_ENV_VAR) or (
-        "uniform_1d" if jax.default_backend() == "gpu" else "naive"
-    )
+    """``EQPOT_CUEQ_METHOD`` if set, else ``uniform_1d`` on a GPU with cuEquivariance's CUDA
+    ops installed, and ``naive`` otherwise."""
+    if os.environ.get(METHOD_ENV_VAR):
+        return os.environ[METHOD_ENV_VAR]
+    cuda_ops = importlib.util.find_spec("cuequivariance_ops_jax") is not None
+    return "uniform_1d" if jax.default_backend() == "gpu" and cuda_ops else "naive"
 
 
 def _cue():

@@ -30,6 +30,7 @@ from eqpot import kernels, models
 from eqpot.bench import cueq
 from eqpot.bench.timing import measure
 from eqpot.bench.tp import ordered
+from eqpot.kernels.cueq import cueq_method
 from eqpot.models.mace import spherical_irreps
 from eqpot.nn.product_basis import ProductBasis
 
@@ -112,7 +113,7 @@ def message_case(
     senders, receivers, vectors = _graph(nodes, edges, jax.random.PRNGKey(0))
     h = e3nn.normal(irreps_in.regroup(), jax.random.PRNGKey(1), (nodes,), dtype=dtype)
     if family == "cueq":
-        method = impl or kernels.cueq.cueq_method()
+        method = impl or cueq_method()
         fn, num_weights = cueq.message_case(method, senders, receivers, vectors, channels, dtype)
     elif family == "e3nn":
         probe = e3nn.tensor_product(
