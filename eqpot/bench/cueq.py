@@ -29,7 +29,9 @@ def _modules():
 def message_case(method: str, senders, receivers, vectors, channels: int, dtype: str):
     """``(fn, weights_size)``: ``fn(x, vectors, w)`` is the channel-wise product of
     ``C x (0e+1o+2e)`` node features (gathered at ``senders``) with the edges' harmonics
-    ``0e..3o``, outputs up to ``l = 3``, per-edge weights, scatter-summed to ``receivers``."""
+    ``0e..3o``, outputs up to ``l = 3``, per-edge weights, scatter-summed to ``receivers``.
+    Like e3nn-jax's row (and MACE), it keeps one output block per path; eqpot's message sums
+    the paths into one block per irrep: the same paths and FLOPs, a smaller scatter."""
     cue, cuex = _modules()
     nodes_in = cue.Irreps("O3", "0e+1o+2e") * channels
     poly = cue.descriptors.channelwise_tensor_product(
