@@ -41,6 +41,7 @@ from .polynomial_pallas import Polynomial, check_inputs
 __all__ = [
     "channelwise_message_cueq",
     "cueq_method",
+    "cueq_methods",
     "evaluate_polynomial_cueq",
     "message_polynomial",
     "segmented_polynomial",
@@ -52,10 +53,14 @@ METHOD_ENV_VAR = "EQPOT_CUEQ_METHOD"
 def cueq_method() -> str:
     """``EQPOT_CUEQ_METHOD`` if set, else ``uniform_1d`` on a GPU with cuEquivariance's CUDA
     ops installed, and ``naive`` otherwise."""
-    if os.environ.get(METHOD_ENV_VAR):
-        return os.environ[METHOD_ENV_VAR]
+    return os.environ.get(METHOD_ENV_VAR) or cueq_methods()[-1]
+
+
+def cueq_methods() -> tuple[str, ...]:
+    """The methods that run here: ``naive`` always, ``uniform_1d`` on a GPU with
+    cuEquivariance's CUDA ops installed (the fastest last)."""
     cuda_ops = importlib.util.find_spec("cuequivariance_ops_jax") is not None
-    return "uniform_1d" if jax.default_backend() == "gpu" and cuda_ops else "naive"
+    return ("naive", "uniform_1d") if jax.default_backend() == "gpu" and cuda_ops else ("naive",)
 
 
 def _cue():

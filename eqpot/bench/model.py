@@ -30,7 +30,7 @@ from eqpot import kernels, models
 from eqpot.bench import cueq
 from eqpot.bench.timing import measure
 from eqpot.bench.tp import ordered
-from eqpot.kernels.cueq import cueq_method
+from eqpot.kernels.cueq import cueq_method, cueq_methods
 from eqpot.models.mace import spherical_irreps
 from eqpot.nn.product_basis import ProductBasis
 
@@ -55,7 +55,7 @@ def default_contraction_impls() -> tuple[str, ...]:
     impls = ("xla", "pallas") if on_gpu else ("xla",)
     if not kernels.cueq_installed():
         return impls
-    return (*impls, "cueq", "cueq-naive", *(("cueq-uniform_1d",) if on_gpu else ()))
+    return (*impls, "cueq", *(f"cueq-{method}" for method in cueq_methods()))
 
 
 CUTOFF = 5.0
@@ -192,7 +192,7 @@ def symmetric_contraction(
         t = measure(fn, weights, features.reshape(nodes, -1), species, repeats=repeats)
         name = impl
     else:
-        t = _product_basis_time(nodes, channels, num_elements, basis, repeats, dtype, impl)
+        t = _product_basis_time(features, species, num_elements, basis, repeats, impl)
         name = f"eqpot-{basis}-{impl}"
     return dict(
         op="symmetric_contraction",
@@ -208,7 +208,8 @@ def symmetric_contraction(
     )
 
 
-def _product_basis_time(nodes, channels, num_elements, basis, repeats, dtype, impl):
+def _product_basis_time(features, species, num_elements, basis, repeats, impl):
+    channels, dtype = features.shape[1], features.dtype
     module = ProductBasis(
         "0e+1o+2e+3o",
         "0e+1o",
@@ -221,8 +222,6 @@ def _product_basis_time(nodes, channels, num_elements, basis, repeats, dtype, im
         rngs=nnx.Rngs(0),
     )
     graphdef, state = nnx.split(module)
-    features = jax.random.normal(jax.random.PRNGKey(0), (nodes, channels, 16), dtype)
-    species = jax.random.randint(jax.random.PRNGKey(1), (nodes,), 0, num_elements)
 
     def fn(state, x, s):
         return nnx.merge(graphdef, state)(x, s)

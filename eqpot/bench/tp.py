@@ -53,6 +53,7 @@ import eqpot.tp
 from eqpot import kernels, so3
 from eqpot.bench import cueq
 from eqpot.bench.timing import device_peak_flops, measure
+from eqpot.kernels.cueq import cueq_methods
 
 SETTINGS = ("SISO", "SIMO", "MIMO", "channelwise")
 EQPOT_FAMILIES = ("cg", "gaunt_grid", "gaunt_fourier", "cp", "so2")
@@ -105,7 +106,7 @@ PALLAS_FAMILIES = ("gaunt_grid",)
 
 def implementations(family: str) -> tuple[str, ...]:
     if family == "cueq_cg":
-        return ("naive", "uniform_1d") if jax.default_backend() == "gpu" else ("naive",)
+        return cueq_methods()
     if family in PEER_FAMILIES:
         return ("xla",)
     if family in PALLAS_FAMILIES and jax.default_backend() == "gpu":
