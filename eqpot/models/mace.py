@@ -41,7 +41,7 @@ from eqpot.models.common import Constant, EnergyHead, as_dtype
 from eqpot.nn import radial_embedding
 from eqpot.nn.linear import MLP, Linear
 from eqpot.nn.product_basis import ProductBasis
-from eqpot.tp.base import channels_first, channels_last
+from eqpot.tp.base import channels_first, channels_last, regroup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +125,7 @@ class Interaction(nnx.Module):
         )
         weights = self.radial(basis)
         impl = self.config.kernel_impl
-        a = self.product.message(h, edge, weights, senders, receivers, impl=impl).regroup()
+        a = regroup(self.product.message(h, edge, weights, senders, receivers, impl=impl))
         a = self.linear_message(a)
         a = a / self.config.avg_num_neighbors
         b = self.basis(channels_first(a), species)

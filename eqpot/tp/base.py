@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import e3nn_jax as e3nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 if TYPE_CHECKING:
     from eqpot.tp.measures import Expressivity
@@ -78,25 +79,40 @@ def check_weights(weights, num_weights: int, family: str) -> jnp.ndarray | None:
     return weights
 
 
+def regroup(x: e3nn.IrrepsArray) -> e3nn.IrrepsArray:
+    """``x.regroup()``; when ``x``'s irreps are already sorted only the bookkeeping changes
+    (adjacent blocks of one irrep are one block in the mul_ir layout), so no copy appears in
+    the program and none in its transpose, where a sort's per-block pieces would be summed
+    inside every consumer that XLA fuses them into."""
+    if x.irreps == x.irreps.sort().irreps:
+        return e3nn.IrrepsArray(x.irreps.regroup(), x.array)
+    return x.regroup()
+
+
+def _blocks(array: jnp.ndarray, sizes: list[int]) -> list[jnp.ndarray]:
+    """``array`` cut along its last axis into pieces of ``sizes``, by one ``split``: its
+    transpose is one ``concatenate``, where per-piece slices would transpose to one padded
+    full-size array per piece, summed inside every consumer XLA fuses them into (once per
+    gathered edge row in the message's backward)."""
+    return jnp.split(array, np.cumsum(sizes)[:-1].tolist(), axis=-1)
+
+
 def channels_first(x: e3nn.IrrepsArray) -> jnp.ndarray:
     """``C x (l1) + C x (l2) + ...`` (mul_ir layout) -> ``(..., C, sum_l (2l+1))``."""
-    return jnp.concatenate(
-        [
-            c if c is not None else jnp.zeros((*x.shape[:-1], mul, ir.dim), x.dtype)
-            for c, (mul, ir) in zip(x.chunks, x.irreps, strict=True)
-        ],
-        axis=-1,
-    )
+    muls = {mul for mul, _ in x.irreps}
+    if len(muls) != 1:
+        raise ValueError(f"channels_first: the irreps need one multiplicity, got {x.irreps}")
+    channels = muls.pop()
+    pieces = _blocks(x.array, [mul * ir.dim for mul, ir in x.irreps])
+    shapes = [(*x.shape[:-1], channels, ir.dim) for _, ir in x.irreps]
+    blocks = [p.reshape(shape) for p, shape in zip(pieces, shapes, strict=True)]
+    return jnp.concatenate(blocks, axis=-1)
 
 
 def channels_last(y: jnp.ndarray, irs: list[e3nn.Irrep]) -> jnp.ndarray:
     """Inverse of :func:`channels_first` for the irreps ``irs`` (one multiplicity)."""
-    pieces, start = [], 0
-    for ir in irs:
-        block = y[..., start : start + ir.dim]
-        pieces.append(block.reshape((*block.shape[:-2], -1)))
-        start += ir.dim
-    return jnp.concatenate(pieces, axis=-1)
+    pieces = _blocks(y, [ir.dim for ir in irs])
+    return jnp.concatenate([p.reshape((*p.shape[:-2], -1)) for p in pieces], axis=-1)
 
 
 class TensorProduct(abc.ABC):

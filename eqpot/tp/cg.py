@@ -16,6 +16,7 @@ shape ``(mul1, mul2, mul_out)``; for "uvu" in ``i1, i2, l3`` order, shape ``(mul
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -133,6 +134,8 @@ class CGProduct(TensorProduct):
         return paths, segments(self.irreps_out)
 
     def _per_path_outputs(self, allowed):
+        """One output block per path; blocks ordered by irrep (stable in path order), as
+        mace-torch orders its messages, so that regrouping them moves no data."""
         paths, out_irreps, offset = [], [], 0
         for i1, (mul1, ir1) in enumerate(self.irreps_in1):
             for i2, (mul2, ir2) in enumerate(self.irreps_in2):
@@ -151,7 +154,9 @@ class CGProduct(TensorProduct):
                         out_irreps.append((mul1, ir3))
                     paths.append((path, Coupling(ir1, ir2, ir3)))
                     offset += path.num_weights
-        self.irreps_out = e3nn.Irreps(out_irreps)
+        ordered = e3nn.Irreps(out_irreps).sort()
+        self.irreps_out = ordered.irreps
+        paths = [(dataclasses.replace(p, out=ordered.p[p.out]), c) for p, c in paths]
         return paths, segments(self.irreps_out)
 
     def weight_layout(self) -> list[WeightBlock]:

@@ -13,7 +13,8 @@ def _gaunt_via_cg(x1, x2, lmax_out):
     cg = tp.make("cg", x1.irreps, x2.irreps)
     paths = cg(x1, x2)
     out = {}
-    for path, (_mul, ir3), chunk in zip(cg.table.paths, cg.irreps_out, paths.chunks, strict=True):
+    for path in cg.table.paths:
+        ir3, chunk = cg.irreps_out[path.out].ir, paths.chunks[path.out]
         l1, l2 = cg.irreps_in1[path.in1].ir.l, cg.irreps_in2[path.in2].ir.l
         if (l1 + l2 + ir3.l) % 2 or ir3.l > lmax_out:
             continue
