@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from eqpot.nn import init
+from eqpot.tp.base import irreps_blocks
 
 
 def _blocks_by_irrep(irreps: e3nn.Irreps) -> dict[e3nn.Irrep, int]:
@@ -39,12 +40,8 @@ def _blocks_by_irrep(irreps: e3nn.Irreps) -> dict[e3nn.Irrep, int]:
 
 def _stack_copies(x: e3nn.IrrepsArray, ir: e3nn.Irrep) -> jax.Array:
     """All copies of ``ir`` in ``x`` as one ``(..., n, ir.dim)`` array."""
-    chunks = [
-        c if c is not None else jnp.zeros((*x.shape[:-1], mul, ir.dim), x.dtype)
-        for c, (mul, i) in zip(x.chunks, x.irreps, strict=True)
-        if i == ir
-    ]
-    return jnp.concatenate(chunks, axis=-2)
+    chunks = [c for c, (_, i) in zip(irreps_blocks(x), x.irreps, strict=True) if i == ir]
+    return chunks[0] if len(chunks) == 1 else jnp.concatenate(chunks, axis=-2)
 
 
 class Linear(nnx.Module):

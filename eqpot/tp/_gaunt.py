@@ -18,10 +18,12 @@ Weight layout (optional; ``None`` means all ones): ``w1`` of shape ``(C, n1)``, 
 
 from __future__ import annotations
 
+import math
+
 import e3nn_jax as e3nn
 import jax.numpy as jnp
 
-from eqpot.tp.base import Coupling, TensorProduct, WeightBlock
+from eqpot.tp.base import Coupling, TensorProduct, WeightBlock, irreps_blocks, split_last
 
 
 def parse_spherical_irreps(irreps: e3nn.Irreps, name: str) -> tuple[int, int, list[int]]:
@@ -100,7 +102,7 @@ class GauntProduct(TensorProduct):
     @staticmethod
     def to_functions(x: e3nn.IrrepsArray, lmax: int, scale=None) -> jnp.ndarray:
         """``(..., C, (lmax+1)^2)`` coefficient vectors; ``scale`` is ``(..., C, n)``."""
-        chunks = dict(zip((ir.l for _, ir in x.irreps), x.chunks, strict=True))
+        chunks = dict(zip((ir.l for _, ir in x.irreps), irreps_blocks(x), strict=True))
         mul = x.irreps[0].mul
         batch = (
             x.shape[:-1] if scale is None else jnp.broadcast_shapes(x.shape[:-1], scale.shape[:-2])
@@ -118,9 +120,9 @@ class GauntProduct(TensorProduct):
 
     def from_functions(self, y: jnp.ndarray, scale=None) -> jnp.ndarray:
         """Pick the output degrees from ``(..., C, (Lo+1)^2)`` into the mul_ir layout."""
-        pieces = []
+        pieces, degrees = [], split_last(y, [2 * l + 1 for l in range(math.isqrt(y.shape[-1]))])
         for position, l in enumerate(self.degrees_out):
-            block = y[..., l * l : (l + 1) ** 2]
+            block = degrees[l]
             if scale is not None:
                 block = block * scale[..., position, None]
             pieces.append(block.reshape((*block.shape[:-2], -1)))

@@ -89,7 +89,7 @@ def regroup(x: e3nn.IrrepsArray) -> e3nn.IrrepsArray:
     return x.regroup()
 
 
-def _blocks(array: jnp.ndarray, sizes: list[int]) -> list[jnp.ndarray]:
+def split_last(array: jnp.ndarray, sizes: list[int]) -> list[jnp.ndarray]:
     """``array`` cut along its last axis into pieces of ``sizes``, by one ``split``: its
     transpose is one ``concatenate``, where per-piece slices would transpose to one padded
     full-size array per piece, summed inside every consumer XLA fuses them into (once per
@@ -97,21 +97,27 @@ def _blocks(array: jnp.ndarray, sizes: list[int]) -> list[jnp.ndarray]:
     return jnp.split(array, np.cumsum(sizes)[:-1].tolist(), axis=-1)
 
 
+def irreps_blocks(x: e3nn.IrrepsArray) -> list[jnp.ndarray]:
+    """``x.chunks`` (one ``(..., mul, 2l+1)`` array per block, zeros included) by one
+    :func:`split_last`."""
+    pieces = split_last(x.array, [mul * ir.dim for mul, ir in x.irreps])
+    return [
+        p.reshape((*x.shape[:-1], mul, ir.dim))
+        for p, (mul, ir) in zip(pieces, x.irreps, strict=True)
+    ]
+
+
 def channels_first(x: e3nn.IrrepsArray) -> jnp.ndarray:
     """``C x (l1) + C x (l2) + ...`` (mul_ir layout) -> ``(..., C, sum_l (2l+1))``."""
     muls = {mul for mul, _ in x.irreps}
     if len(muls) != 1:
         raise ValueError(f"channels_first: the irreps need one multiplicity, got {x.irreps}")
-    channels = muls.pop()
-    pieces = _blocks(x.array, [mul * ir.dim for mul, ir in x.irreps])
-    shapes = [(*x.shape[:-1], channels, ir.dim) for _, ir in x.irreps]
-    blocks = [p.reshape(shape) for p, shape in zip(pieces, shapes, strict=True)]
-    return jnp.concatenate(blocks, axis=-1)
+    return jnp.concatenate(irreps_blocks(x), axis=-1)
 
 
 def channels_last(y: jnp.ndarray, irs: list[e3nn.Irrep]) -> jnp.ndarray:
     """Inverse of :func:`channels_first` for the irreps ``irs`` (one multiplicity)."""
-    pieces = _blocks(y, [ir.dim for ir in irs])
+    pieces = split_last(y, [ir.dim for ir in irs])
     return jnp.concatenate([p.reshape((*p.shape[:-2], -1)) for p in pieces], axis=-1)
 
 
