@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# MACE on AcAc (issue 5) as a long CPU run: the recipe at 64x(0e+1o+2e), float32, 1000 epochs,
+# stage two from epoch 800 (~25 s per epoch on the 2-core CPU, so ~7 hours). The first call
+# starts the run, later calls resume it from its last checkpoint; it runs niced (and, when
+# started with setsid, in its own autogroup: `echo 19 > /proc/PID/autogroup`) so that
+# foreground work keeps the CPU. Pause it with `kill -STOP PID`, continue with `kill -CONT`.
+#
+#   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
+#
+# RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; extra arguments
+# are overrides for a new run.
+set -uo pipefail
+runs=${RUNS:-.runs}
+run=$runs/acac-c64-cpu
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$runs/.jax_cache}
+if [ -f "$run/config.yaml" ]; then
+    exec nice -n 19 eqpot train --resume "$run" progress=false
+fi
+exec nice -n 19 eqpot train train/configs/mace-acac.yaml "run_dir=$runs" name=acac-c64-cpu \
+    dtype=float32 progress=false model_config.num_channels=64 max_num_epochs=1000 \
+    start_stage_two=800 "$@"
