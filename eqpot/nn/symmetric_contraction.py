@@ -243,16 +243,19 @@ def _contraction_xla(spec, features, species, weights):
     table = _weight_table(weights, keys)
     folded = jnp.einsum("mpo,epc->ecmo", jnp.asarray(coefficients, dtype), table)
     picks = jnp.asarray(picks, dtype)
-    count, num_elements = coefficients.shape[0], table.shape[0]
+    num_elements = table.shape[0]
 
     def per_node(operands):
         a, z = operands  # (C, d), the node's element
         padded = jnp.concatenate([a, jnp.ones((a.shape[0], 1), dtype)], axis=-1)
         # exact selection (no reduced-precision matrix units): (C, correlation * M)
         factors = jnp.matmul(padded, picks, precision="highest")
-        monomials = factors[:, :count]
-        for k in range(1, spec.correlation):
-            monomials = monomials * factors[:, k * count : (k + 1) * count]  # (C, M)
+        # one split (transpose: one concatenate), not slices whose transposes are padded
+        # (C, correlation * M) arrays summed in the backward
+        first, *rest = jnp.split(factors, spec.correlation, axis=-1)
+        monomials = first
+        for factor in rest:
+            monomials = monomials * factor  # (C, M)
         if num_elements == 1:
             return jnp.einsum("cm,cmo->co", monomials, folded[0])
         onehot = jax.nn.one_hot(z, num_elements, dtype=dtype)
