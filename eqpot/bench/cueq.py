@@ -30,8 +30,8 @@ def message_case(method: str, senders, receivers, vectors, channels: int, dtype:
     """``(fn, weights_size)``: ``fn(x, vectors, w)`` is the channel-wise product of
     ``C x (0e+1o+2e)`` node features (gathered at ``senders``) with the edges' harmonics
     ``0e..3o``, outputs up to ``l = 3``, per-edge weights, scatter-summed to ``receivers``.
-    Like e3nn-jax's row (and MACE), it keeps one output block per path; eqpot's message sums
-    the paths into one block per irrep: the same paths and FLOPs, a smaller scatter."""
+    Like e3nn-jax's row, MACE and eqpot's own ``cg`` message, it keeps one output block per
+    path (eqpot orders those blocks by irrep): the same paths, FLOPs and scatter size."""
     cue, cuex = _modules()
     nodes_in = cue.Irreps("O3", "0e+1o+2e") * channels
     poly = cue.descriptors.channelwise_tensor_product(
