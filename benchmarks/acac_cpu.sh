@@ -8,13 +8,13 @@
 #   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
 #
 # RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; extra arguments
-# are overrides for a new run.
+# are overrides, for a new run or a resumed one (e.g. max_num_epochs=... to extend it).
 set -uo pipefail
 runs=${RUNS:-.runs}
 run=$runs/acac-c64-cpu
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$runs/.jax_cache}
 if [ -f "$run/config.yaml" ]; then
-    exec nice -n 19 eqpot train --resume "$run" progress=false
+    exec nice -n 19 eqpot train --resume "$run" progress=false "$@"
 fi
 exec nice -n 19 eqpot train train/configs/mace-acac.yaml "run_dir=$runs" name=acac-c64-cpu \
     dtype=float32 progress=false model_config.num_channels=64 max_num_epochs=1000 \

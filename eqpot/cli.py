@@ -1,8 +1,10 @@
 """The ``eqpot`` command line: a thin layer that parses arguments and calls the library.
 
 Subcommands: ``quickstart`` (the main job), ``train`` (a YAML recipe with ``key=value``
-overrides), ``eval`` (errors of a trained run on any files), ``tp`` (describe a tensor
-product) and ``data`` (generate synthetic EMT data, list and inspect datasets).
+overrides), ``eval`` (errors of a trained run on any files), ``md`` and ``relax`` (ASE
+dynamics and optimisers with a trained model), ``tp`` (describe a tensor product), ``bench``
+(microbenchmarks beside e3nn-jax and cuEquivariance) and ``data`` (generate synthetic EMT
+data, list and inspect datasets).
 """
 
 from __future__ import annotations
@@ -341,7 +343,12 @@ def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eqpot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="eqpot",
+        description="E(3)-equivariant interatomic potentials in JAX: train, evaluate, run "
+        "MD and relaxations, describe and benchmark tensor products. Start with "
+        "`eqpot quickstart`; `eqpot COMMAND --help` describes each command.",
+    )
     parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     tp_parser = sub.add_parser(
