@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
 
@@ -88,7 +91,19 @@ def restore(mgr: ocp.CheckpointManager, weights: dict, train: dict | None = None
     if train is not None:
         items["train"] = ocp.args.StandardRestore(train)
     out = mgr.restore(step, args=ocp.args.Composite(**items))
-    return out["weights"], (out["train"] if train is not None else None), out["meta"]
+    return (
+        _uncommitted(out["weights"]),
+        _uncommitted(out["train"]) if train is not None else None,
+        out["meta"],
+    )
+
+
+def _uncommitted(tree):
+    """Orbax returns arrays committed to a device; a new run's state is uncommitted. A jitted
+    step fed the restored state once and its own (then committed) outputs after would see two
+    argument signatures and compile twice (~2 min for the AcAc step on the 2-core CPU), and
+    the restored run would miss the persistent compilation cache of the run it continues."""
+    return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), tree)
 
 
 def load_potential(

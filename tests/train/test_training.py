@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -105,9 +106,15 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
         ],
         capture_output=True,
         text=True,
+        env={**os.environ, "JAX_LOG_COMPILES": "1"},
     )
     assert resumed_run.returncode == 0, resumed_run.stderr[-2000:]
     assert "resuming" in resumed_run.stdout
+    # the restored state has the signature of a new run's: one compilation per batch shape
+    steps = re.findall(
+        r"Compiling jit\(_step\) with global shapes and types (.*?)\. Argument", resumed_run.stderr
+    )
+    assert steps and len(steps) == len(set(steps)), "the resumed step compiled twice per shape"
     resumed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
     for split, values in reference.metrics.items():
         for key, value in values.items():
