@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # MACE on AcAc (issue 5) as a long CPU run: the recipe at 64x(0e+1o+2e), float32, 1000 epochs,
-# stage two from epoch 800 (~25 s per epoch on the 2-core CPU, so ~7 hours). The first call
+# stage two from epoch 800 (25-37 s per epoch on the 2-core CPU, so 7-10 hours). The first call
 # starts the run, later calls resume it from its last checkpoint; it runs niced (and, when
 # started with setsid, in its own autogroup: `echo 19 > /proc/PID/autogroup`) so that
 # foreground work keeps the CPU. Pause it with `kill -STOP PID`, continue with `kill -CONT`.
 #
 #   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
 #
-# RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; extra arguments
-# are overrides, for a new run or a resumed one (e.g. max_num_epochs=... to extend it).
+# RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; at the end of a
+# session copy it (config.yaml, model.json, metrics.csv, checkpoints/) to
+# benchmarks/results/mace_acac_cpu2/run and commit it, and the next session continues it.
+# Extra arguments are overrides, for a new run or a resumed one (max_num_epochs=... extends it).
 set -uo pipefail
 runs=${RUNS:-.runs}
 run=$runs/acac-c64-cpu
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$runs/.jax_cache}
+# the run outlives a session through its committed state: continue from there when this
+# machine has no run of its own (the state's checkpoints are the run's last and best)
+state=benchmarks/results/mace_acac_cpu2/run
+if [ ! -f "$run/config.yaml" ] && [ -f "$state/config.yaml" ]; then
+    mkdir -p "$runs" && cp -r "$state" "$run"
+fi
 if [ -f "$run/config.yaml" ]; then
     exec nice -n 19 eqpot train --resume "$run" progress=false "$@"
 fi
