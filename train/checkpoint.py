@@ -7,7 +7,7 @@ A run directory holds::
                            scale, shift, avg_num_neighbors): enough to rebuild the model
     checkpoints/last/<epoch>   training state after the last finished epoch (for --resume)
     checkpoints/best/<epoch>   the state with the lowest validation loss
-    metrics.csv, metrics.json, parity_*.png
+    metrics.csv, metrics.json, parity_*.png, learning_curve.png
 
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so
 an interrupted write never replaces a good checkpoint.

@@ -1,4 +1,4 @@
-"""Errors of a potential on labelled graphs, and parity plots.
+"""Errors of a potential on labelled graphs, parity plots and learning curves.
 
 Metrics (eV units): energy per atom and total energy RMSE/MAE over structures with an
 energy label, force RMSE/MAE over every Cartesian component of atoms with force labels,
@@ -116,6 +116,43 @@ def parity_plot(values: dict, title: str, path: Path) -> Path:
             ax.scatter(ref, pred, s=4, alpha=0.5)
         ax.set_xlabel(f"reference {label}")
         ax.set_ylabel(f"predicted {label}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
+    """The per-epoch log of a run (``metrics.csv``) as two panels (PNG): training and
+    validation loss, and the validation energy (meV/atom) and force (meV/Å) RMSE, against
+    the epoch, on log scales."""
+    import csv
+
+    from matplotlib.figure import Figure
+
+    with open(metrics_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def column(key: str, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [(float(r["epoch"]), float(r[key]) * scale) for r in rows if r.get(key)]
+        pairs = [(e, v) for e, v in pairs if np.isfinite(v)]
+        return np.array([e for e, _ in pairs]), np.array([v for _, v in pairs])
+
+    fig = Figure(figsize=(9, 4.2))
+    loss_ax, rmse_ax = fig.subplots(1, 2)
+    for key, label in (("train_loss", "training"), ("valid_loss", "validation")):
+        loss_ax.plot(*column(key), label=label)
+    for key, label in (
+        ("valid_rmse_e_per_atom", "energy (meV/atom)"),
+        ("valid_rmse_f", "forces (meV/Å)"),
+    ):
+        rmse_ax.plot(*column(key, 1000.0), label=label)
+    for ax, ylabel in ((loss_ax, "loss"), (rmse_ax, "validation RMSE")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -30,7 +30,13 @@ from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
 from eqpot.train.data import PreparedData, prepare
-from eqpot.train.evaluate import collect, format_table, metrics_from, parity_plot
+from eqpot.train.evaluate import (
+    collect,
+    format_table,
+    learning_curve_plot,
+    metrics_from,
+    parity_plot,
+)
 from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimizer, set_learning_rate
 
@@ -287,10 +293,7 @@ class Trainer:
         else last; EMA when kept), read back from the checkpoint."""
         best = self.run_dir / "checkpoints" / "best"
         which = "best" if best.exists() and any(best.iterdir()) else "last"
-        loaded = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
-        # host arrays, as during training: arrays committed to a device would make jit
-        # compile the evaluation shapes again
-        pure = jax.tree_util.tree_map(np.asarray, loaded)
+        pure = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
         weights = self.weights(stage_two=False)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
         results = {}
@@ -303,6 +306,9 @@ class Trainer:
             results[name] = metrics_from(values)
             safe = name.replace(":", "_").replace("/", "_")
             parity_plot(values, f"{self.config.name}: {name}", self.run_dir / f"parity_{safe}.png")
+        learning_curve_plot(
+            self.run_dir / "metrics.csv", self.config.name, self.run_dir / "learning_curve.png"
+        )
         return results
 
 

@@ -59,7 +59,7 @@ def test_quickstart_learns_forces(quickstart_run):
     # force of 0.517 eV/Å (1/19-1/18; 88-146 s); 1/8 leaves room for platform noise and
     # still fails for a model that has not learned the forces
     assert test["rmse_f"] < test["rms_f_ref"] / 8, test
-    for name in ("config.yaml", "model.json", "metrics.csv", "metrics.json"):
+    for name in ("config.yaml", "model.json", "metrics.csv", "metrics.json", "learning_curve.png"):
         assert (result.run_dir / name).is_file()
     assert list(result.run_dir.glob("parity_*.png"))
     # the checkpoint reloads without the trainer
