@@ -56,9 +56,7 @@ def test_cg_message_blocks_are_sorted_so_regroup_moves_no_data():
     assert product.irreps_out == product.irreps_out.sort().irreps
     x = e3nn.normal(product.irreps_out, jax.random.PRNGKey(1), (3,))
     np.testing.assert_array_equal(regroup(x).array, x.regroup().array)
-    assert _primitives(lambda a: regroup(e3nn.IrrepsArray(x.irreps, a)).array, x.array) <= {
-        "pjit"
-    }
+    assert _primitives(lambda a: regroup(e3nn.IrrepsArray(x.irreps, a)).array, x.array) <= {"pjit"}
     unsorted = e3nn.normal("2x1o+2x0e+1x1o", jax.random.PRNGKey(2), (3,))
     np.testing.assert_array_equal(regroup(unsorted).array, unsorted.regroup().array)
     assert regroup(unsorted).irreps == unsorted.regroup().irreps
