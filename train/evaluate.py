@@ -7,6 +7,7 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -100,10 +101,7 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def parity_plot(values: dict, title: str, path: Path) -> Path:
     """Energy-per-atom and force parity plots side by side (PNG)."""
-    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
-
-    fig = Figure(figsize=(9, 4.2))
-    axes = fig.subplots(1, 2)
+    fig, axes = _two_panels()
     n = np.maximum(values["n_atoms"], 1)
     panels = [
         (values["e_ref"] / n, values["e_pred"] / n, "energy (eV/atom)"),
@@ -116,20 +114,13 @@ def parity_plot(values: dict, title: str, path: Path) -> Path:
             ax.scatter(ref, pred, s=4, alpha=0.5)
         ax.set_xlabel(f"reference {label}")
         ax.set_ylabel(f"predicted {label}")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return _save(fig, title, path)
 
 
 def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
     """The per-epoch log of a run (``metrics.csv``) as two panels (PNG): training and
     validation loss, and the validation energy (meV/atom) and force (meV/Å) RMSE, against
     the epoch, on log scales."""
-    import csv
-
-    from matplotlib.figure import Figure
-
     with open(metrics_csv, newline="") as f:
         rows = list(csv.DictReader(f))
 
@@ -138,8 +129,7 @@ def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
         pairs = [(e, v) for e, v in pairs if np.isfinite(v)]
         return np.array([e for e, _ in pairs]), np.array([v for _, v in pairs])
 
-    fig = Figure(figsize=(9, 4.2))
-    loss_ax, rmse_ax = fig.subplots(1, 2)
+    fig, (loss_ax, rmse_ax) = _two_panels()
     for key, label in (("train_loss", "training"), ("valid_loss", "validation")):
         loss_ax.plot(*column(key), label=label)
     for key, label in (
@@ -153,6 +143,17 @@ def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
+    return _save(fig, title, path)
+
+
+def _two_panels():
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
+
+    fig = Figure(figsize=(9, 4.2))
+    return fig, fig.subplots(1, 2)
+
+
+def _save(fig, title: str, path: Path) -> Path:
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
