@@ -8,6 +8,7 @@ A run directory holds::
     checkpoints/last/<epoch>   training state after the last finished epoch (for --resume)
     checkpoints/best/<epoch>   the state with the lowest validation loss
     metrics.csv, metrics.json, parity_*.png, learning_curve.png
+    tensorboard/           TensorBoard event files (the per-epoch metrics; tensorboard=true)
 
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so
 an interrupted write never replaces a good checkpoint.

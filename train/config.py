@@ -76,6 +76,7 @@ class TrainConfig:
     patience: int | None = None  # early stopping, in evaluations
     max_time: float | None = None  # seconds of training; stops after the epoch that passes it
     progress: bool = True
+    tensorboard: bool = True  # event files in run_dir/name/tensorboard (tensorboardX)
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}

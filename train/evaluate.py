@@ -7,7 +7,6 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from eqpot.graph import Budget, Graph, GraphData, iterate_batches
 from eqpot.models import Potential
 from eqpot.models.predict import Predictions
+from eqpot.train.epoch_log import read_rows
 
 
 def collect(predict: Callable[[Graph], Predictions], batches: Iterable[Graph]) -> dict:
@@ -121,8 +121,7 @@ def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
     """The per-epoch log of a run (``metrics.csv``) as two panels (PNG): training and
     validation loss, and the validation energy (meV/atom) and force (meV/Å) RMSE, against
     the epoch, on log scales."""
-    with open(metrics_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(metrics_csv)
 
     def column(key: str, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         pairs = [(float(r["epoch"]), float(r[key]) * scale) for r in rows if r.get(key)]

@@ -15,6 +15,7 @@ import yaml
 
 from eqpot.datasets import synthetic
 from eqpot.train.config import load_config, to_dict
+from eqpot.train.epoch_log import read_rows
 from eqpot.train.trainer import Result, fit
 
 RECIPE = Path(__file__).parent / "configs" / "quickstart.yaml"
@@ -70,5 +71,5 @@ def finished_run(workdir: str | Path = ".") -> Result | None:
     previous = yaml.safe_load(saved.read_text())
     if any(current[k] != previous.get(k) for k in current if k not in _LOCAL_KEYS):
         return None
-    epochs = len((run_dir / "metrics.csv").read_text().strip().splitlines()) - 1
+    epochs = len(read_rows(run_dir / "metrics.csv"))
     return Result(run_dir, json.loads(metrics.read_text()), epochs)

@@ -12,7 +12,6 @@ A non-finite loss stops training (:class:`TrainingDivergedError`) without writin
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -30,6 +29,7 @@ from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
 from eqpot.train.data import PreparedData, prepare
+from eqpot.train.epoch_log import EpochLog
 from eqpot.train.evaluate import (
     collect,
     format_table,
@@ -43,19 +43,6 @@ from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimize
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-CSV_FIELDS = [
-    "epoch",
-    "lr",
-    "train_loss",
-    "valid_loss",
-    "valid_rmse_e_per_atom",
-    "valid_rmse_f",
-    "valid_rmse_stress",
-    "epoch_time_s",
-    "graphs_per_s",
-]
 
 
 @dataclasses.dataclass
@@ -196,11 +183,8 @@ class Trainer:
         c = self.config
         last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
         best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
-        log_path = self.run_dir / "metrics.csv"
-        if not log_path.exists():
-            with open(log_path, "w", newline="") as f:
-                csv.writer(f).writerow(CSV_FIELDS)
         meta = state["meta"]
+        log = EpochLog(self.run_dir, meta["epoch"], tensorboard=c.tensorboard)
         started = time.perf_counter()
         bar = tqdm(
             range(meta["epoch"], c.max_num_epochs),
@@ -268,6 +252,7 @@ class Trainer:
             stopping = (c.patience is not None and meta["stale"] > c.patience) or (
                 c.max_time is not None and time.perf_counter() - started > c.max_time
             )
+            log.write(row)  # before the checkpoint: a resume drops rows the state lacks
             if (
                 (epoch + 1) % c.checkpoint_interval == 0
                 or stopping
@@ -281,11 +266,10 @@ class Trainer:
                     f"({elapsed:.1f} s)",
                     flush=True,
                 )
-            with open(log_path, "a", newline="") as f:
-                csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
             if stopping:
                 break
         bar.close()
+        log.close()
         return state
 
     def final_evaluation(self) -> dict:

@@ -16,6 +16,7 @@ import pytest
 from eqpot import cli
 from eqpot.train import TrainingDivergedError, load_potential
 from eqpot.train.config import load_config
+from eqpot.train.epoch_log import read_rows
 from eqpot.train.quickstart import ensure_data
 from eqpot.train.trainer import fit
 
@@ -62,6 +63,7 @@ def test_quickstart_learns_forces(quickstart_run):
     for name in ("config.yaml", "model.json", "metrics.csv", "metrics.json", "learning_curve.png"):
         assert (result.run_dir / name).is_file()
     assert list(result.run_dir.glob("parity_*.png"))
+    assert list((result.run_dir / "tensorboard").glob("events.out.tfevents.*"))
     # the checkpoint reloads without the trainer
     pot = load_potential(result.run_dir, "best")
     assert pot.num_parameters > 0
@@ -120,6 +122,12 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
         for key, value in values.items():
             if isinstance(value, float) and not math.isnan(value):
                 assert resumed[split][key] == pytest.approx(value, rel=1e-10, abs=1e-14), key
+    # the per-epoch record lists each epoch once, with the uninterrupted run's values
+    straight_rows = read_rows(tmp_path / "straight" / "metrics.csv")
+    killed_rows = read_rows(tmp_path / "killed" / "metrics.csv")
+    assert [r["epoch"] for r in killed_rows] == [r["epoch"] for r in straight_rows]
+    for a, b in zip(killed_rows, straight_rows, strict=True):
+        assert float(a["valid_rmse_f"]) == pytest.approx(float(b["valid_rmse_f"]), rel=1e-10)
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):

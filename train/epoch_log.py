@@ -1,0 +1,97 @@
+"""The per-epoch record of a run: ``metrics.csv`` and, optionally, TensorBoard event files.
+
+One row per epoch with the fields of :data:`FIELDS` (validation fields empty on epochs
+without validation). Rows are written before the epoch's checkpoint, so a run killed
+between the two has logged an epoch its checkpoint lacks; on resume after epoch N the rows
+of later epochs are dropped and TensorBoard is told to hide its events from step N + 1 on
+(``purge_step``), so the record always describes exactly the epochs of the restored state.
+
+TensorBoard scalars (``tensorboard/`` in the run directory; ``tensorboard --logdir RUN``)
+use the epoch as the step and group the fields as ``train/…``, ``valid/…``, ``time/…``;
+they need ``tensorboardX`` (a dependency of eqpot; ``tensorboard=false`` skips them).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+FIELDS = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "valid_loss",
+    "valid_rmse_e_per_atom",
+    "valid_rmse_f",
+    "valid_rmse_stress",
+    "epoch_time_s",
+    "graphs_per_s",
+]
+TENSORBOARD_TAGS = {
+    "lr": "train/lr",
+    "train_loss": "train/loss",
+    "valid_loss": "valid/loss",
+    "valid_rmse_e_per_atom": "valid/rmse_e_per_atom",
+    "valid_rmse_f": "valid/rmse_f",
+    "valid_rmse_stress": "valid/rmse_stress",
+    "epoch_time_s": "time/epoch_s",
+    "graphs_per_s": "time/graphs_per_s",
+}
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a ``metrics.csv`` as dicts of strings (empty string: not measured)."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _keep_epochs_up_to(path: Path, last_epoch: int) -> None:
+    rows = [r for r in read_rows(path) if int(r["epoch"]) <= last_epoch]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)  # atomic: a kill here leaves the old or the new file, never half
+
+
+class EpochLog:
+    """Appends one row per epoch to ``run_dir/metrics.csv`` (and TensorBoard when asked).
+
+    ``after_epoch`` is the epoch the run starts after (0 for a new run, N when resuming
+    after epoch N): later rows a killed run left behind are dropped.
+    """
+
+    def __init__(self, run_dir: Path, after_epoch: int = 0, tensorboard: bool = False):
+        self.path = Path(run_dir) / "metrics.csv"
+        if self.path.exists():
+            _keep_epochs_up_to(self.path, after_epoch)
+        else:
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(FIELDS)
+        self.writer = None
+        if tensorboard:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError as err:  # a partial install, e.g. --no-deps on a GPU image
+                raise ImportError(
+                    "tensorboard=true needs the tensorboardX package (pip install tensorboardX);"
+                    " or set tensorboard=false"
+                ) from err
+            purge = after_epoch + 1 if after_epoch else None
+            self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
+
+    def write(self, row: dict) -> None:
+        """Append ``row`` (keys from :data:`FIELDS`; ``epoch`` required, others optional)."""
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow(["" if row.get(k) is None else row[k] for k in FIELDS])
+        if self.writer is not None:
+            for key, tag in TENSORBOARD_TAGS.items():
+                if row.get(key) is not None:
+                    self.writer.add_scalar(tag, float(row[key]), row["epoch"])
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
