@@ -337,9 +337,34 @@ def _bench_model(args: argparse.Namespace) -> int:
 def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
     parser.add_argument("--model", required=True, help="run directory of a trained model")
-    parser.add_argument("--which", default="best", choices=("best", "last"))
-    parser.add_argument("--dtype", default=None, choices=("float32", "float64"))
+    _add_checkpoint_arguments(parser)
     parser.add_argument("--index", default="-1", help="frame of the file (default: the last)")
+
+
+REPEATS_HELP = "timed calls after warm-up; the median is reported"
+
+
+def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="where named datasets live (default: $EQPOT_DATA, else ../shared/data)",
+    )
+
+
+def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--which",
+        default="best",
+        choices=("best", "last"),
+        help="checkpoint: lowest validation loss (default) or last epoch",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "float64"),
+        help="precision to run in (default: the one the model was trained in)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -404,10 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
     ev.add_argument("files", nargs="+", help="files, dataset names or name:split")
-    ev.add_argument("--which", default="best", choices=("best", "last"))
-    ev.add_argument("--dtype", default=None, choices=("float32", "float64"))
-    ev.add_argument("--batch-size", type=int, default=10)
-    ev.add_argument("--data-dir", default=None)
+    _add_checkpoint_arguments(ev)
+    ev.add_argument("--batch-size", type=int, default=10, help="structures per batch")
+    _add_data_dir_argument(ev)
     ev.add_argument("--json", help="also write the metrics here")
     ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
     ev.set_defaults(run=_eval)
@@ -420,16 +444,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ms/step, atom-steps/s and ns/day.",
     )
     _add_structure_arguments(md)
-    md.add_argument("--ensemble", default="nvt", choices=("nve", "nvt", "npt"))
-    md.add_argument("--steps", type=int, default=1000)
+    md.add_argument(
+        "--ensemble",
+        default="nvt",
+        choices=("nve", "nvt", "npt"),
+        help="velocity Verlet, Langevin or isotropic MTK barostat",
+    )
+    md.add_argument("--steps", type=int, default=1000, help="number of MD steps")
     md.add_argument("--timestep", type=float, default=1.0, help="fs")
     md.add_argument("--temperature", type=float, default=300.0, help="K (initial for NVE)")
     md.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs")
     md.add_argument("--pressure", type=float, default=0.0, help="NPT pressure, GPa")
     md.add_argument("--interval", type=int, default=10, help="steps between log rows/frames")
     md.add_argument("--output", default="md.extxyz", help=".traj or extxyz trajectory")
-    md.add_argument("--log", default="md.log")
-    md.add_argument("--seed", type=int, default=0)
+    md.add_argument("--log", default="md.log", help="text log: energies, T, pressure")
+    md.add_argument("--seed", type=int, default=0, help="initial velocities, Langevin noise")
     md.set_defaults(run=_md)
 
     rx = sub.add_parser(
@@ -439,13 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the cell through FrechetCellFilter. Exit status 1 when it did not converge.",
     )
     _add_structure_arguments(rx)
-    rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"))
+    rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"), help="ASE optimiser")
     rx.add_argument("--fmax", type=float, default=0.01, help="eV/Å")
-    rx.add_argument("--steps", type=int, default=1000)
+    rx.add_argument("--steps", type=int, default=1000, help="at most this many steps")
     rx.add_argument("--cell", action="store_true", help="relax the cell too")
     rx.add_argument("--pressure", type=float, default=0.0, help="GPa, with --cell")
-    rx.add_argument("--output", default="relaxed.extxyz")
-    rx.add_argument("--log", default="relax.log")
+    rx.add_argument("--output", default="relaxed.extxyz", help="relaxed structure")
+    rx.add_argument("--log", default="relax.log", help="optimiser log")
     rx.set_defaults(run=_relax)
 
     bench = sub.add_parser("bench", help="microbenchmarks: tensor products against peers")
@@ -464,12 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
         "this installation runs)",
     )
     btp.add_argument("--settings", nargs="+", default=["MIMO"], help="SISO SIMO MIMO channelwise")
-    btp.add_argument("--L", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
-    btp.add_argument("--channels", type=int, nargs="+", default=[1])
-    btp.add_argument("--batch", type=int, default=1000)
+    btp.add_argument(
+        "--L", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], help="max degrees to sweep"
+    )
+    btp.add_argument("--channels", type=int, nargs="+", default=[1], help="multiplicities to sweep")
+    btp.add_argument("--batch", type=int, default=1000, help="products per call")
     btp.add_argument("--orders", nargs="+", default=["fwd", "fwd+bwd"], help="fwd fwd+bwd 2nd")
-    btp.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    btp.add_argument("--repeats", type=int, default=20)
+    btp.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="precision")
+    btp.add_argument("--repeats", type=int, default=20, help=REPEATS_HELP)
     btp.add_argument(
         "--expressivity-max-L",
         type=int,
@@ -494,10 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         "product cueq / cueq:naive / cueq:uniform_1d (default: all available; Pallas on a "
         "GPU only)",
     )
-    bmodel.add_argument("--nodes", type=int, default=2000)
-    bmodel.add_argument("--edges", type=int, default=60000)
-    bmodel.add_argument("--channels", type=int, default=128)
-    bmodel.add_argument("--sc-nodes", type=int, default=5000)
+    bmodel.add_argument("--nodes", type=int, default=2000, help="message benchmark: nodes")
+    bmodel.add_argument("--edges", type=int, default=60000, help="message benchmark: edges")
+    bmodel.add_argument("--channels", type=int, default=128, help="channels per irrep")
+    bmodel.add_argument(
+        "--sc-nodes", type=int, default=5000, help="symmetric contraction benchmark: nodes"
+    )
     bmodel.add_argument(
         "--sc-impls",
         nargs="+",
@@ -519,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fcc Cu atoms: 64 256 512 1024 2048 4096",
     )
     bmodel.add_argument("--skin", type=float, default=-1.0, help="Å; negative: the default")
-    bmodel.add_argument("--repeats", type=int, default=20)
-    bmodel.add_argument("--out", default="bench-results/model.json")
+    bmodel.add_argument("--repeats", type=int, default=20, help=REPEATS_HELP)
+    bmodel.add_argument("--out", default="bench-results/model.json", help="result JSON")
     bmodel.set_defaults(run=_bench_model)
 
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
@@ -529,15 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True, help="output file, e.g. data/emt_cu.xyz")
     synth.add_argument("--elements", default="Cu", help="comma-separated EMT elements")
     synth.add_argument("--num-per-kind", type=int, default=20, help="structures per kind")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=int, default=0, help="structures and rattling")
     synth.set_defaults(run=_data_synth)
     listing = data_sub.add_parser("list", help="the named datasets and where they are")
-    listing.add_argument("--data-dir", default=None)
+    _add_data_dir_argument(listing)
     listing.set_defaults(run=_data_list)
     info = data_sub.add_parser("info", help="counts and labels of a dataset split or file")
     info.add_argument("dataset", help="a registry name or a file path")
-    info.add_argument("--split", default="train")
-    info.add_argument("--data-dir", default=None)
+    info.add_argument("--split", default="train", help="e.g. train, test (eqpot data list)")
+    _add_data_dir_argument(info)
     info.set_defaults(run=_data_info)
     return parser
 

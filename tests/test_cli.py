@@ -1,8 +1,9 @@
+import argparse
 import json
 import subprocess
 import sys
 
-from eqpot.cli import main
+from eqpot.cli import build_parser, main
 
 
 def test_tp_describe_json(capsys):
@@ -28,3 +29,22 @@ def test_console_script_help():
         check=True,
     )
     assert "expressivity" in result.stdout
+
+
+def _subparsers(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from ((f"{name} {n}", s) for n, s in _subparsers(sub))
+
+
+def test_every_command_and_argument_has_help():
+    """`eqpot COMMAND --help` explains every argument (argparse prints bare names otherwise)."""
+    missing = [
+        f"eqpot {name}: {action.dest}"
+        for name, sub in _subparsers(build_parser())
+        for action in sub._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert not missing, missing
