@@ -4,9 +4,11 @@ Each epoch shuffles the training graphs with a seed derived from ``(seed, epoch)
 them into padded batches whose shapes come from a few buckets (one compilation per bucket;
 loss weights and learning rate are run-time values, so stage two recompiles nothing) and
 takes one optimiser step per batch. Every ``eval_interval`` epochs the EMA parameters are
-validated; the scheduler sees the validation loss; the best state is checkpointed. The
-last state is checkpointed after every epoch, so ``fit(config, resume=True)`` continues
-exactly where a killed run stopped: same data order, optimiser, EMA and schedule state.
+validated; the scheduler sees the validation loss; the best state is checkpointed. Each
+epoch's row goes to the run's log (:mod:`eqpot.train.epoch_log`), then the last state is
+checkpointed (every ``checkpoint_interval`` epochs, default 1), so ``fit(config,
+resume=True)`` continues exactly where a killed run stopped: same data order, optimiser,
+EMA and schedule state, and a log of exactly the restored epochs.
 A non-finite loss stops training (:class:`TrainingDivergedError`) without writing a checkpoint.
 """
 
@@ -179,91 +181,107 @@ class Trainer:
         )
         return dict(params=w["params"], ema=w.get("ema"), opt_state=train["opt_state"], meta=meta)
 
+    def train_epoch(self, state: dict, epoch: int) -> tuple[dict, dict]:
+        """One pass over the training set (shuffled with a seed from ``(seed, epoch)``):
+        the new state and the epoch's log row. Raises on a non-finite loss, before anything
+        is saved."""
+        c, meta = self.config, state["meta"]
+        stage_two = self.stage_two(epoch)
+        if stage_two and not self.stage_two(epoch - 1) and epoch > 0:
+            # new loss weights: validation losses of the two stages are not comparable
+            meta["best_valid"], meta["stale"] = math.inf, 0
+            meta["schedule"] = Schedule.initial_state()
+        weights = self.weights(stage_two)
+        lr = self.schedule.learning_rate(epoch, stage_two, meta["schedule"])
+        opt_state = set_learning_rate(state["opt_state"], lr)
+        pure, ema = state["params"], state["ema"]
+        start, losses = time.perf_counter(), []
+        batches = iterate_batches(
+            self.data.train, c.batch_size, seed=c.seed * 100003 + epoch, budgets=self.budgets
+        )
+        for batch in prefetch(batches):
+            pure, opt_state, ema, loss, _ = self.step_fn(
+                pure, opt_state, ema, meta["num_updates"], batch, weights
+            )
+            losses.append(loss)  # read once per epoch: the host never waits on a step
+            meta["num_updates"] += 1
+        losses = np.asarray(jax.device_get(losses), dtype=np.float64)
+        elapsed = time.perf_counter() - start
+        if not np.all(np.isfinite(losses)):
+            bad = int(np.argmin(np.isfinite(losses)))
+            raise TrainingDivergedError(
+                f"epoch {epoch}, step {bad}: the training loss is {losses[bad]}; stopped "
+                f"without saving (the last good checkpoint in {self.run_dir / 'checkpoints'} "
+                "is intact). Lower lr or check the data."
+            )
+        meta["epoch"] = epoch + 1
+        row = dict(
+            epoch=epoch + 1,
+            lr=learning_rate(opt_state),
+            train_loss=float(np.mean(losses)),
+            epoch_time_s=elapsed,
+            graphs_per_s=len(self.data.train) / elapsed,
+        )
+        return dict(params=pure, ema=ema, opt_state=opt_state, meta=meta), row
+
+    def validate_epoch(self, state: dict, best) -> dict:
+        """Validate the EMA (else current) parameters with this epoch's loss weights, step
+        the scheduler, and checkpoint into ``best`` on a new lowest validation loss; the
+        validation fields of the log row."""
+        meta = state["meta"]
+        weights = self.weights(self.stage_two(meta["epoch"] - 1))
+        eval_params = state["ema"] if state["ema"] is not None else state["params"]
+        valid_loss, m = self.validate(eval_params, weights)
+        meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
+        if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
+            meta["best_valid"], meta["stale"] = valid_loss, 0
+            self._save(best, state)
+        else:
+            meta["stale"] += 1
+        return dict(
+            valid_loss=valid_loss,
+            valid_rmse_e_per_atom=m.get("rmse_e_per_atom"),
+            valid_rmse_f=m.get("rmse_f"),
+            valid_rmse_stress=m.get("rmse_stress"),
+        )
+
     def run(self, state: dict) -> dict:
+        """Epochs from ``state``'s until ``max_num_epochs`` (or early stopping, or
+        ``max_time``): train, validate every ``eval_interval``, log, checkpoint."""
         c = self.config
         last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
         best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
-        meta = state["meta"]
-        log = EpochLog(self.run_dir, meta["epoch"], tensorboard=c.tensorboard)
+        log = EpochLog(self.run_dir, state["meta"]["epoch"], tensorboard=c.tensorboard)
         started = time.perf_counter()
         bar = tqdm(
-            range(meta["epoch"], c.max_num_epochs),
-            initial=meta["epoch"],
+            range(state["meta"]["epoch"], c.max_num_epochs),
+            initial=state["meta"]["epoch"],
             total=c.max_num_epochs,
             disable=None if c.progress else True,  # None: off when not a terminal
             unit="epoch",
         )
         for epoch in bar:
-            stage_two = self.stage_two(epoch)
-            if stage_two and not self.stage_two(epoch - 1) and epoch > 0:
-                # new loss weights: validation losses of the two stages are not comparable
-                meta["best_valid"], meta["stale"] = math.inf, 0
-                meta["schedule"] = Schedule.initial_state()
-            weights = self.weights(stage_two)
-            lr = self.schedule.learning_rate(epoch, stage_two, meta["schedule"])
-            opt_state = set_learning_rate(state["opt_state"], lr)
-            pure, ema = state["params"], state["ema"]
-            start, losses = time.perf_counter(), []
-            batches = iterate_batches(
-                self.data.train, c.batch_size, seed=c.seed * 100003 + epoch, budgets=self.budgets
-            )
-            for batch in prefetch(batches):
-                pure, opt_state, ema, loss, _ = self.step_fn(
-                    pure, opt_state, ema, meta["num_updates"], batch, weights
-                )
-                losses.append(loss)  # read once per epoch: the host never waits on a step
-                meta["num_updates"] += 1
-            losses = np.asarray(jax.device_get(losses), dtype=np.float64)
-            elapsed = time.perf_counter() - start
-            if not np.all(np.isfinite(losses)):
-                bad = int(np.argmin(np.isfinite(losses)))
-                raise TrainingDivergedError(
-                    f"epoch {epoch}, step {bad}: the training loss is {losses[bad]}; stopped "
-                    f"without saving (the last good checkpoint in {self.run_dir / 'checkpoints'} "
-                    "is intact). Lower lr or check the data."
-                )
-            state = dict(params=pure, ema=ema, opt_state=opt_state, meta=meta)
-            meta["epoch"] = epoch + 1
-            row = dict(
-                epoch=epoch + 1,
-                lr=learning_rate(opt_state),
-                train_loss=float(np.mean(losses)),
-                epoch_time_s=elapsed,
-                graphs_per_s=len(self.data.train) / elapsed,
-            )
-            if (epoch + 1) % c.eval_interval == 0 or epoch + 1 == c.max_num_epochs:
-                eval_params = ema if ema is not None else pure
-                valid_loss, m = self.validate(eval_params, weights)
-                row.update(
-                    valid_loss=valid_loss,
-                    valid_rmse_e_per_atom=m.get("rmse_e_per_atom"),
-                    valid_rmse_f=m.get("rmse_f"),
-                    valid_rmse_stress=m.get("rmse_stress"),
-                )
-                meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
-                if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
-                    meta["best_valid"], meta["stale"] = valid_loss, 0
-                    self._save(best, state)
-                else:
-                    meta["stale"] += 1
+            state, row = self.train_epoch(state, epoch)
+            final = epoch + 1 == c.max_num_epochs
+            if (epoch + 1) % c.eval_interval == 0 or final:
+                row.update(self.validate_epoch(state, best))
+                rmse_f = row["valid_rmse_f"]
                 bar.set_postfix(
-                    loss=f"{row['train_loss']:.4g}", rmse_f=f"{m.get('rmse_f', float('nan')):.4g}"
+                    loss=f"{row['train_loss']:.4g}",
+                    rmse_f="n/a" if rmse_f is None else f"{rmse_f:.4g}",
                 )
+            meta = state["meta"]
             stopping = (c.patience is not None and meta["stale"] > c.patience) or (
                 c.max_time is not None and time.perf_counter() - started > c.max_time
             )
             log.write(row)  # before the checkpoint: a resume drops rows the state lacks
-            if (
-                (epoch + 1) % c.checkpoint_interval == 0
-                or stopping
-                or epoch + 1 == c.max_num_epochs
-            ):
+            if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
                 self._save(last, state)
             if c.progress and bar.disable:  # not a terminal: one plain line per epoch
                 print(
                     f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
                     f"valid rmse_f {row.get('valid_rmse_f') or float('nan'):.5g} "
-                    f"({elapsed:.1f} s)",
+                    f"({row['epoch_time_s']:.1f} s)",
                     flush=True,
                 )
             if stopping:
