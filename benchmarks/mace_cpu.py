@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 
@@ -25,6 +24,7 @@ import jax
 import numpy as np
 
 from eqpot import models
+from eqpot.bench import provenance
 from eqpot.graph import Budget, batch_graphs, graph_from_atoms, round_up
 
 SIZES = {64: (2, 2, 4), 512: (4, 4, 8)}
@@ -103,11 +103,8 @@ def main() -> None:
             results.append(row)
             print(json.dumps(row), flush=True)
     record = dict(
-        device=jax.devices()[0].device_kind,
-        machine=platform.processor() or platform.machine(),
-        jax=jax.__version__,
+        **provenance(),
         dtype="float32",
-        date=time.strftime("%Y-%m-%d"),
         peer=peer_record.get("peer") if args.peer else None,
         results=results,
     )

@@ -15,15 +15,14 @@ RUN_DIR is a model trained on the synthetic EMT copper data (``eqpot quickstart`
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
 from pathlib import Path
 
 import ase.build
 import jax
 from ase.calculators.emt import EMT
 
+from eqpot.bench import provenance
 from eqpot.calculator import EqpotCalculator
 from eqpot.sim import energy_drift, relax, run_md
 
@@ -95,9 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     jax.config.update("jax_enable_x64", True)
     results = {
-        "date": datetime.date.today().isoformat(),
-        "device": f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()})",
-        "jax": jax.__version__,
+        **provenance(),
         "model": str(args.run_dir),
         "relax": relaxation(args.run_dir),
         "nvt": nvt(args.run_dir, args.nvt_steps),

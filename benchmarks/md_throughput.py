@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import platform
-import time
 
-import jax
-
+from eqpot.bench import provenance
 from eqpot.bench.model import STEP_MODELS, fcc_copper, md_step, step_potential
 
 PEER_NAMES = {"mace-small": "64x(0e+1o)", "mace-medium": "128x(0e+1o)"}
@@ -86,11 +83,8 @@ def main() -> None:
             peer = {(r["model"], r["atoms"]): r["median_ms"] for r in json.load(f)["results"]}
     results = []
     record = dict(
-        device=jax.devices()[0].device_kind,
-        machine=platform.processor() or platform.machine(),
-        jax=jax.__version__,
+        **provenance(),
         dtype="float32",
-        date=time.strftime("%Y-%m-%d"),
         results=results,
     )
     for name in args.models:

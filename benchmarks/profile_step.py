@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import glob
 import gzip
 import json
-import platform
 import re
 import statistics
 import tempfile
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import jax
 
+from eqpot.bench import provenance
 from eqpot.graph.batch import iterate_batches
 from eqpot.train.config import load_config
 from eqpot.train.data import prepare
@@ -102,9 +101,7 @@ def main() -> None:
     top = sorted(per_op.items(), key=lambda kv: -kv[1])[: args.top]
     rows = [dict(op=k, ms_per_step=v / 1e3, shape=ops[k][0], jax_op=ops[k][1]) for k, v in top]
     record = dict(
-        date=datetime.date.today().isoformat(),
-        machine=f"{platform.processor() or platform.machine()}, {jax.devices()[0].device_kind}",
-        jax=jax.__version__,
+        **provenance(),
         config=args.config,
         overrides=args.overrides,
         nodes=int(batch.positions.shape[0]),

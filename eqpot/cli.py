@@ -288,12 +288,9 @@ def _bench_tp(args: argparse.Namespace) -> int:
 
 
 def _bench_model(args: argparse.Namespace) -> int:
-    import datetime
     from pathlib import Path
 
-    import jax
-
-    from eqpot.bench import model
+    from eqpot.bench import model, provenance
 
     rows = model.message(
         args.products,
@@ -322,12 +319,7 @@ def _bench_model(args: argparse.Namespace) -> int:
         ms = row.get("median_ms", row.get("ms_per_step"))
         detail = row.get("order") or f"{row['atoms']} atoms"
         print(f"{row['op']:>22} {row['impl']:>18} {detail:>10}: {ms:10.3f} ms")
-    record = dict(
-        device=jax.devices()[0].device_kind,
-        jax=jax.__version__,
-        date=datetime.date.today().isoformat(),
-        rows=rows,
-    )
+    record = dict(**provenance(), rows=rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1))
     print(f"results: {args.out}")

@@ -5,6 +5,6 @@ and writes CSV, JSON, plots and a table (:mod:`eqpot.bench.report`) with the tim
 protocol of :mod:`eqpot.bench.timing`.
 """
 
-from eqpot.bench.timing import Timing, device_peak_flops, measure
+from eqpot.bench.timing import Timing, device_peak_flops, measure, provenance
 
-__all__ = ["Timing", "device_peak_flops", "measure"]
+__all__ = ["Timing", "device_peak_flops", "measure", "provenance"]

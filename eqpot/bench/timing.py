@@ -6,13 +6,16 @@
 XLA's cost analysis of the compiled executable gives FLOPs and bytes accessed; its memory
 analysis gives the arguments + outputs + temporaries the executable needs (``peak_bytes``).
 ``achieved_fraction`` divides the achieved FLOP rate by the device's measured matmul peak
-(:func:`device_peak_flops`), not by a datasheet number.
+(:func:`device_peak_flops`), not by a datasheet number. :func:`provenance` is the header
+every result file carries: device, host CPU, JAX and Python versions, date.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -79,3 +82,17 @@ def device_peak_flops(dtype: str = "float32") -> float:
     a = jnp.ones((n, n), dtype)
     timing = measure(lambda x: x @ x, a, repeats=10, warmup=2)
     return 2 * n**3 / (timing.median_ms * 1e-3)
+
+
+def provenance() -> dict:
+    """Where and when a result was measured: the device (``device_kind``, e.g. "NVIDIA
+    H100 80GB HBM3" or "cpu"), JAX's backend, the host CPU, the JAX and Python versions and
+    today's date (ISO)."""
+    return dict(
+        device=jax.devices()[0].device_kind,
+        backend=jax.default_backend(),
+        machine=platform.processor() or platform.machine(),
+        jax=jax.__version__,
+        python=platform.python_version(),
+        date=datetime.date.today().isoformat(),
+    )

@@ -39,7 +39,6 @@ computed expressivity and the number of couplings.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
 import itertools
 from collections.abc import Callable, Iterable
@@ -52,7 +51,7 @@ import numpy as np
 import eqpot.tp
 from eqpot import kernels, so3
 from eqpot.bench import cueq
-from eqpot.bench.timing import device_peak_flops, measure
+from eqpot.bench.timing import device_peak_flops, measure, provenance
 from eqpot.kernels.cueq import cueq_methods
 
 SETTINGS = ("SISO", "SIMO", "MIMO", "channelwise")
@@ -342,13 +341,7 @@ def run(
     if "cueq_cg" in families and not kernels.cueq_installed():
         raise ValueError("family 'cueq_cg' needs cuEquivariance-JAX: pip install 'eqpot[cueq]'")
     peak = device_peak_flops(dtype)
-    meta = {
-        "device": jax.devices()[0].device_kind,
-        "backend": jax.default_backend(),
-        "jax": jax.__version__,
-        "date": datetime.date.today().isoformat(),
-        "peak_flops": peak,
-    }
+    meta = {**provenance(), "peak_flops": peak}
     rows = []
     grid = itertools.product(families, settings, degrees, channels)
     for family, setting, L, c in grid:

@@ -24,7 +24,9 @@ REQUIRED = {
     "equivariance_bound": float,
     "num_couplings": int,
     "device": str,
+    "machine": str,
     "jax": str,
+    "python": str,
     "date": str,
     "peak_flops": float,
 }
