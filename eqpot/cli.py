@@ -127,6 +127,11 @@ def _data_info(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from eqpot.train import fit, load_config
 
+    if args.keys:
+        from eqpot.train.config import describe_keys
+
+        print(describe_keys())
+        return 0
     if args.resume:
         from pathlib import Path
 
@@ -412,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", nargs="?", help="YAML recipe")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    train.add_argument(
+        "--keys", action="store_true", help="list every config key with its default and exit"
+    )
     train.set_defaults(run=_train)
 
     ev = sub.add_parser(

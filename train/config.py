@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import typing
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+SET_BY_TRAINER = ("num_elements", "r_max", "dtype")  # model fields taken from the data/top level
+FROM_DATA = {"avg_num_neighbors": "the training set's mean neighbour count unless given"}
 POSITIVE = ("batch_size", "valid_batch_size", "num_buckets", "eval_interval", "checkpoint_interval")
 CHOICES = {
     "optimizer": ("adam", "adamw"),
@@ -172,12 +175,40 @@ def _check_model_config(config: TrainConfig) -> None:
         raise ConfigError(f"model: unknown model {config.model!r}{_nearest(config.model, MODELS)}")
     fields = {f.name for f in dataclasses.fields(MODELS[config.model][1])}
     for key in config.model_config:
-        if key not in fields or key in ("num_elements", "r_max", "dtype"):
+        if key not in fields or key in SET_BY_TRAINER:
             detail = " (set at the top level)" if key in ("r_max", "dtype") else ""
             raise ConfigError(
                 f"model_config: {key!r} is not a {config.model} hyperparameter"
                 f"{detail}{_nearest(key, fields)}"
             )
+
+
+def _default(field: dataclasses.Field):
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
+def describe_keys() -> str:
+    """Every training key with its default, then each model's ``model_config`` keys with
+    theirs (the ones the trainer sets itself, like ``num_elements``, left out)."""
+    from eqpot.models import MODELS
+
+    def show(name: str, field: dataclasses.Field) -> str:
+        if field.name in FROM_DATA:
+            return f"  {name}: {FROM_DATA[field.name]}"
+        return f"  {name}: {json.dumps(_default(field))}"  # JSON is YAML
+
+    lines = ["training keys (default):"]
+    lines += [show(name, f) for name, f in FIELDS.items()]
+    for model, (_, config_cls) in MODELS.items():
+        lines.append(f"model_config keys of model={model} (default):")
+        lines += [
+            show(f"model_config.{f.name}", f)
+            for f in dataclasses.fields(config_cls)
+            if f.name not in SET_BY_TRAINER
+        ]
+    return "\n".join(lines)
 
 
 def to_dict(config: TrainConfig) -> dict:

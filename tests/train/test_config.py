@@ -42,3 +42,19 @@ def test_shipped_recipes_load():
     assert len(recipes) >= 1
     for path in recipes:
         load_config(path)
+
+
+def test_keys_lists_every_training_key_and_model_hyperparameter(capsys):
+    import dataclasses
+
+    from eqpot import cli
+    from eqpot.models import MODELS
+    from eqpot.train.config import FIELDS
+
+    assert cli.main(["train", "--keys"]) == 0
+    listed = {line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()}
+    assert set(FIELDS) <= listed
+    for _, config_cls in MODELS.values():
+        for field in dataclasses.fields(config_cls):
+            if field.name not in ("num_elements", "r_max", "dtype"):
+                assert f"model_config.{field.name}" in listed
