@@ -9,6 +9,7 @@ A run directory holds::
     checkpoints/best/<epoch>   the state with the lowest validation loss
     metrics.csv, metrics.json, parity_*.png, learning_curve.png
     tensorboard/           TensorBoard event files (the per-epoch metrics; tensorboard=true)
+    train.log              the text log: summary, epochs, resumes, final table, why it stopped
 
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so
 an interrupted write never replaces a good checkpoint.

@@ -9,12 +9,17 @@ of later epochs are dropped and TensorBoard is told to hide its events from step
 TensorBoard scalars (``tensorboard/`` in the run directory; ``tensorboard --logdir RUN``)
 use the epoch as the step and group the fields as ``train/…``, ``valid/…``, ``time/…``;
 they need ``tensorboardX`` (a dependency of eqpot; ``tensorboard=false`` skips them).
+
+``train.log`` is the run's text log (:func:`append_text`): what the run printed (model
+summary, data, resumes, one line per epoch, the final table) and why it stopped, each line
+time-stamped, across every process that worked on the run.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import time
 from pathlib import Path
 
 FIELDS = [
@@ -38,6 +43,16 @@ TENSORBOARD_TAGS = {
     "epoch_time_s": "time/epoch_s",
     "graphs_per_s": "time/graphs_per_s",
 }
+
+
+TEXT_LOG = "train.log"
+
+
+def append_text(run_dir: Path, message: str) -> None:
+    """Append ``message`` to ``run_dir/train.log``, each line prefixed with the local time."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with open(Path(run_dir) / TEXT_LOG, "a") as f:
+        f.writelines(f"{stamp} {line}\n" for line in message.splitlines() or [""])
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -31,7 +31,7 @@ from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
 from eqpot.train.data import PreparedData, prepare
-from eqpot.train.epoch_log import EpochLog
+from eqpot.train.epoch_log import EpochLog, append_text
 from eqpot.train.evaluate import (
     collect,
     format_table,
@@ -277,13 +277,14 @@ class Trainer:
             log.write(row)  # before the checkpoint: a resume drops rows the state lacks
             if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
                 self._save(last, state)
+            line = (
+                f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
+                f"valid rmse_f {row.get('valid_rmse_f') or float('nan'):.5g} "
+                f"({row['epoch_time_s']:.1f} s)"
+            )
+            append_text(self.run_dir, line)
             if c.progress and bar.disable:  # not a terminal: one plain line per epoch
-                print(
-                    f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
-                    f"valid rmse_f {row.get('valid_rmse_f') or float('nan'):.5g} "
-                    f"({row['epoch_time_s']:.1f} s)",
-                    flush=True,
-                )
+                print(line, flush=True)
             if stopping:
                 break
         bar.close()
@@ -326,9 +327,25 @@ def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
 
 
 def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
-    """Train ``config`` into ``run_dir/name``; ``resume`` continues an existing run."""
+    """Train ``config`` into ``run_dir/name``; ``resume`` continues an existing run.
+
+    ``log`` receives the run's messages, which also go to ``run_dir/name/train.log``.
+    """
     jax.config.update("jax_enable_x64", config.dtype == "float64")
     run_dir = prepare_run_dir(config, resume)
+
+    def note(message: str) -> None:
+        log(message)
+        append_text(run_dir, message)
+
+    try:
+        return _fit(config, run_dir, resume, note)
+    except BaseException as err:  # why a run stopped (Ctrl-C included) belongs in its log
+        append_text(run_dir, f"stopped: {type(err).__name__}: {err}")
+        raise
+
+
+def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     data = prepare(config)
     save_config(config, run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, data)

@@ -62,6 +62,7 @@ def test_quickstart_learns_forces(quickstart_run):
     assert test["rmse_f"] < test["rms_f_ref"] / 8, test
     for name in ("config.yaml", "model.json", "metrics.csv", "metrics.json", "learning_curve.png"):
         assert (result.run_dir / name).is_file()
+    assert "epoch 40/40" in (result.run_dir / "train.log").read_text()
     assert list(result.run_dir.glob("parity_*.png"))
     assert list((result.run_dir / "tensorboard").glob("events.out.tfevents.*"))
     # the checkpoint reloads without the trainer
@@ -112,6 +113,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
     )
     assert resumed_run.returncode == 0, resumed_run.stderr[-2000:]
     assert "resuming" in resumed_run.stdout
+    text_log = (tmp_path / "killed" / "train.log").read_text()
+    assert "resuming" in text_log and "epoch 4/4" in text_log
     # the restored state has the signature of a new run's: one compilation per batch shape
     steps = re.findall(
         r"Compiling jit\(_step\) with global shapes and types (.*?)\. Argument", resumed_run.stderr
@@ -138,6 +141,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     config = _config(tmp_path, data, "nan", ["max_num_epochs=4", "lr=1e300"])
     with pytest.raises(TrainingDivergedError, match="last good checkpoint"):
         fit(config, resume=True, log=lambda *a: None)
+    assert "stopped: TrainingDivergedError" in (tmp_path / "nan" / "train.log").read_text()
     assert sorted(p.name for p in last.iterdir()) == before
     pot = load_potential(tmp_path / "nan", "last")
     leaves = [np.asarray(x) for x in __import__("jax").tree_util.tree_leaves(pot.params)]
