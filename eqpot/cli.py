@@ -177,17 +177,27 @@ def _eval(args: argparse.Namespace) -> int:
     from eqpot.train import load_potential
     from eqpot.train.checkpoint import read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
-    from eqpot.train.evaluate import format_table, metrics_from, parity_plot, predict_graphs
+    from eqpot.train.evaluate import (
+        format_table,
+        metrics_from,
+        parity_file_name,
+        parity_plot,
+        predict_graphs,
+        with_config_types,
+    )
 
     pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
     record = read_model_file(Path(args.checkpoint))
+    structure_sets = {spec: load_structures(spec, "test", args.data_dir) for spec in args.files}
+    if args.by_config_type:
+        structure_sets = {
+            name: part
+            for spec, structures in structure_sets.items()
+            for name, part in with_config_types(spec, structures).items()
+        }
     sets = {
-        spec: graphs_from_structures(
-            load_structures(spec, "test", args.data_dir),
-            record["r_max"],
-            record["statistics"]["type_map"],
-        )
-        for spec in args.files
+        name: graphs_from_structures(structures, record["r_max"], record["statistics"]["type_map"])
+        for name, structures in structure_sets.items()
     }
     # shapes shared by all files: each compiles once
     budgets = bucket_budgets([g for graphs in sets.values() for g in graphs], args.batch_size)
@@ -196,8 +206,7 @@ def _eval(args: argparse.Namespace) -> int:
         values = predict_graphs(pot, None, graphs, args.batch_size, budgets)
         rows[spec] = metrics_from(values)
         if args.plots:
-            name = Path(spec).name.replace(":", "_")
-            parity_plot(values, spec, Path(args.plots) / f"parity_{name}.png")
+            parity_plot(values, spec, Path(args.plots) / parity_file_name(spec))
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
@@ -432,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_checkpoint_arguments(ev)
     ev.add_argument("--batch-size", type=int, default=10, help="structures per batch")
     _add_data_dir_argument(ev)
+    ev.add_argument(
+        "--by-config-type",
+        action="store_true",
+        help="also a row per config_type (atoms.info) of each file, e.g. mlearn's Elastic, "
+        "Surface, Vacancy, AIMD-NVT",
+    )
     ev.add_argument("--json", help="also write the metrics here")
     ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
     ev.set_defaults(run=_eval)

@@ -7,6 +7,7 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -52,6 +53,18 @@ def predict_graphs(
     return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
 
 
+def with_config_types(name: str, structures: Sequence) -> dict[str, list]:
+    """``{name: structures}``, plus ``{"name [TYPE]": part}`` for each ``config_type`` in
+    the structures' ``info`` when there are several (MACE's per-config-type error table)."""
+    parts: dict[str, list] = {}
+    for atoms in structures:
+        parts.setdefault(str(atoms.info.get("config_type", "Default")), []).append(atoms)
+    out = {name: list(structures)}
+    if len(parts) > 1:
+        out.update({f"{name} [{kind}]": part for kind, part in sorted(parts.items())})
+    return out
+
+
 def _errors(ref: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     if ref.size == 0:
         return float("nan"), float("nan")
@@ -75,6 +88,7 @@ def metrics_from(values: dict) -> dict[str, float]:
         "mae_f": mae_f,
         "rmse_stress": rmse_s,
         "mae_stress": mae_s,
+        "num_force_components": int(values["f_ref"].size),
         "rms_f_ref": float(np.sqrt(np.mean(values["f_ref"] ** 2)))
         if values["f_ref"].size
         else float("nan"),
@@ -97,6 +111,13 @@ def format_table(rows: dict[str, dict]) -> str:
         )
     lines.append("(RMSE; MAE in the JSON)")
     return "\n".join(lines)
+
+
+def parity_file_name(set_name: str) -> str:
+    """``parity_<set>.png`` with the set's name made safe for a file name (``acac:test
+    [300K_MD]`` -> ``parity_acac_test_300K_MD.png``)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(set_name).name).strip("_")
+    return f"parity_{stem}.png"
 
 
 def parity_plot(values: dict, title: str, path: Path) -> Path:

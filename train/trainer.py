@@ -37,6 +37,7 @@ from eqpot.train.evaluate import (
     format_table,
     learning_curve_plot,
     metrics_from,
+    parity_file_name,
     parity_plot,
 )
 from eqpot.train.losses import weighted_loss
@@ -307,8 +308,8 @@ class Trainer:
                 lambda b: self.eval_fn(pure, b, weights)[1], self._eval_batches(graphs)
             )
             results[name] = metrics_from(values)
-            safe = name.replace(":", "_").replace("/", "_")
-            parity_plot(values, f"{self.config.name}: {name}", self.run_dir / f"parity_{safe}.png")
+            title = f"{self.config.name}: {name}"
+            parity_plot(values, title, self.run_dir / parity_file_name(name))
         learning_curve_plot(
             self.run_dir / "metrics.csv", self.config.name, self.run_dir / "learning_curve.png"
         )

@@ -177,3 +177,26 @@ def test_finished_quickstart_run_is_reused_only_when_current(quickstart_run, tmp
     config = copy / "config.yaml"
     config.write_text(config.read_text().replace("lr: 0.01", "lr: 0.02"))
     assert finished_run(tmp_path) is None  # trained with another recipe
+
+
+def test_eval_reproduces_the_runs_test_errors_by_config_type(quickstart_run, tmp_path, capsys):
+    run_dir = quickstart_run.run_dir
+    test_file = load_config(run_dir / "config.yaml").test_files[0]
+    out = tmp_path / "eval.json"
+    args = ["eval", str(run_dir), test_file, "--by-config-type", "--json", str(out)]
+    assert cli.main([*args, "--plots", str(tmp_path)]) == 0
+    rows = json.loads(out.read_text())
+    assert "E meV" in capsys.readouterr().out
+    # the whole file: the numbers the run's own final evaluation wrote
+    trained = next(v for k, v in quickstart_run.metrics.items() if k not in ("train", "valid"))
+    for key in ("rmse_e_per_atom", "rmse_f", "rmse_stress"):
+        assert rows[test_file][key] == pytest.approx(trained[key], rel=1e-6), key
+    parts = {k: v for k, v in rows.items() if k.startswith(f"{test_file} [")}
+    assert len(parts) > 1  # the EMT data has bulk, vacancy, surface, strained, MD structures
+    assert sum(v["num_structures"] for v in parts.values()) == rows[test_file]["num_structures"]
+    total_sq = sum(v["rmse_f"] ** 2 * v["num_force_components"] for v in parts.values())
+    assert np.sqrt(total_sq / rows[test_file]["num_force_components"]) == pytest.approx(
+        rows[test_file]["rmse_f"], rel=1e-9
+    )
+    plots = sorted(p.name for p in tmp_path.glob("parity_*.png"))
+    assert len(plots) == len(rows) and all(" " not in p and "[" not in p for p in plots)
