@@ -6,7 +6,7 @@ A run directory holds::
     model.json             model name, hyperparameters and data statistics (type map, E0s,
                            scale, shift, avg_num_neighbors): enough to rebuild the model
     checkpoints/last/<epoch>   training state after the last finished epoch (for --resume)
-    checkpoints/best/<epoch>   the state with the lowest validation loss
+    checkpoints/best/<epoch>   the weights (and EMA) with the lowest validation loss
     metrics.csv, metrics.json, parity_*.png, learning_curve.png
     tensorboard/           TensorBoard event files (the per-epoch metrics; tensorboard=true)
     train.log              the text log: summary, epochs, resumes, final table, why it stopped
@@ -69,17 +69,15 @@ def manager(directory: Path, keep: int = 1) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(directory.absolute(), options=options)
 
 
-def save(mgr: ocp.CheckpointManager, step: int, weights: dict, train: dict, meta: dict) -> None:
-    """One checkpoint: ``weights`` (params, EMA), ``train`` (optimiser state), ``meta`` (JSON)."""
-    mgr.save(
-        step,
-        args=ocp.args.Composite(
-            weights=ocp.args.StandardSave(weights),
-            train=ocp.args.StandardSave(train),
-            meta=ocp.args.JsonSave(meta),
-        ),
-        force=True,
-    )
+def save(
+    mgr: ocp.CheckpointManager, step: int, weights: dict, train: dict | None, meta: dict
+) -> None:
+    """One checkpoint: ``weights`` (params, EMA), ``train`` (optimiser state; None: weights
+    only, enough to evaluate but not to resume), ``meta`` (JSON)."""
+    items = {"weights": ocp.args.StandardSave(weights), "meta": ocp.args.JsonSave(meta)}
+    if train is not None:
+        items["train"] = ocp.args.StandardSave(train)
+    mgr.save(step, args=ocp.args.Composite(**items), force=True)
     mgr.wait_until_finished()
 
 

@@ -162,13 +162,14 @@ class Trainer:
         nnx.replace_by_pure_dict(params, pure)
         return params
 
-    def _save(self, mgr, state) -> None:
+    def _save(self, mgr, state, resumable: bool = True) -> None:
+        """Checkpoint ``state``; without the optimiser state unless ``resumable`` (the best
+        checkpoint is only evaluated, and AMSGrad's moments are 3x the parameters)."""
         weights = {"params": state["params"]}
         if state["ema"] is not None:
             weights["ema"] = state["ema"]
-        checkpoint.save(
-            mgr, state["meta"]["epoch"], weights, {"opt_state": state["opt_state"]}, state["meta"]
-        )
+        train = {"opt_state": state["opt_state"]} if resumable else None
+        checkpoint.save(mgr, state["meta"]["epoch"], weights, train, state["meta"])
 
     def restore_last(self) -> dict:
         state = self.initial()
@@ -236,7 +237,7 @@ class Trainer:
         meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
         if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
             meta["best_valid"], meta["stale"] = valid_loss, 0
-            self._save(best, state)
+            self._save(best, state, resumable=False)
         else:
             meta["stale"] += 1
         return dict(

@@ -65,6 +65,10 @@ def test_quickstart_learns_forces(quickstart_run):
     assert "epoch 40/40" in (result.run_dir / "train.log").read_text()
     assert list(result.run_dir.glob("parity_*.png"))
     assert list((result.run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    # best holds the weights only (it is evaluated, never resumed); last can resume
+    for which, items in (("best", {"weights", "meta"}), ("last", {"weights", "meta", "train"})):
+        (step,) = [p for p in (result.run_dir / "checkpoints" / which).iterdir() if p.is_dir()]
+        assert {p.name for p in step.iterdir() if p.is_dir()} == items, which
     # the checkpoint reloads without the trainer
     pot = load_potential(result.run_dir, "best")
     assert pot.num_parameters > 0
