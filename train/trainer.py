@@ -212,7 +212,7 @@ class Trainer:
         if not np.all(np.isfinite(losses)):
             bad = int(np.argmin(np.isfinite(losses)))
             raise TrainingDivergedError(
-                f"epoch {epoch}, step {bad}: the training loss is {losses[bad]}; stopped "
+                f"epoch {epoch + 1}, step {bad + 1}: the training loss is {losses[bad]}; stopped "
                 f"without saving (the last good checkpoint in {self.run_dir / 'checkpoints'} "
                 "is intact). Lower lr or check the data."
             )
