@@ -8,8 +8,8 @@
 #   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
 #
 # RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; at the end of a
-# session copy it (config.yaml, model.json, metrics.csv, checkpoints/) to
-# benchmarks/results/mace_acac_cpu2/run and commit it, and the next session continues it.
+# session stop the run, `bash benchmarks/acac_cpu_snapshot.sh` (evaluates it and copies its
+# state to benchmarks/results/mace_acac_cpu2/run) and commit: the next session continues it.
 # Extra arguments are overrides, for a new run or a resumed one (max_num_epochs=... extends it).
 set -uo pipefail
 runs=${RUNS:-.runs}

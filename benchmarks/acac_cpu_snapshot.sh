@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The end-of-session half of acac_cpu.sh: after stopping the run (kill it once a new row is
+# in metrics.csv; its checkpoint is written right after), evaluate its best checkpoint on
+# test_MD_300K and train_600K and replace the committed state with the run's, so the next
+# session continues it:
+#
+#   bash benchmarks/acac_cpu_snapshot.sh        # then update the READMEs and commit
+#
+# Writes results/mace_acac_cpu2/{metrics_epochN.json, parity_*.png, learning_curve.png,
+# run/}. RUNS as in acac_cpu.sh (default .runs).
+set -euo pipefail
+run=${RUNS:-.runs}/acac-c64-cpu
+results=benchmarks/results/mace_acac_cpu2
+if pgrep -f "eqpot train --resume $run" > /dev/null; then
+    echo "the run is still going: stop it first (kill PID of 'eqpot train --resume $run')" >&2
+    exit 1
+fi
+epoch=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
+eqpot eval "$run" acac:test acac:train_600K --json "$results/metrics_epoch$epoch.json" \
+    --plots "$results"
+python - "$run/metrics.csv" "$results/learning_curve.png" "$epoch" <<'PY'
+import sys
+from pathlib import Path
+
+from eqpot.train.evaluate import learning_curve_plot
+
+learning_curve_plot(Path(sys.argv[1]), f"MACE AcAc, 64 channels, CPU (epoch {sys.argv[3]})",
+                    Path(sys.argv[2]))
+PY
+rm -rf "$results/run"
+mkdir -p "$results/run"
+for item in config.yaml model.json metrics.csv train.log tensorboard checkpoints; do
+    if [ -e "$run/$item" ]; then cp -r "$run/$item" "$results/run/"; fi
+done
+echo "epoch $epoch: $results/metrics_epoch$epoch.json; state in $results/run"
