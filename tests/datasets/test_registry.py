@@ -68,3 +68,16 @@ def test_data_dir_from_environment(monkeypatch, tmp_path):
     assert datasets.data_dir() == tmp_path
     with pytest.raises(datasets.DataError, match="no such file"):
         datasets.load("acac", "test")
+
+
+def test_data_info_counts_labels_and_config_types(shared_data, capsys):
+    from eqpot import cli
+
+    assert (
+        cli.main(["data", "info", "mlearn-si", "--split", "test", "--data-dir", str(shared_data)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "labels: energy 25, forces 25, stress 25" in out
+    kinds = dict(part.rsplit(" ", 1) for part in out.split("config types: ")[1].strip().split(", "))
+    assert sum(map(int, kinds.values())) == 25 and "Elastic" in kinds
