@@ -18,6 +18,7 @@ time-stamped, across every process that worked on the run.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import time
 from pathlib import Path
@@ -103,8 +104,9 @@ class EpochLog:
             csv.writer(f).writerow(["" if row.get(k) is None else row[k] for k in FIELDS])
         if self.writer is not None:
             for key, tag in TENSORBOARD_TAGS.items():
-                if row.get(key) is not None:
-                    self.writer.add_scalar(tag, float(row[key]), row["epoch"])
+                value = row.get(key)
+                if value is not None and math.isfinite(value):  # NaN: not measured (no stress)
+                    self.writer.add_scalar(tag, float(value), row["epoch"])
             self.writer.flush()
 
     def close(self) -> None:

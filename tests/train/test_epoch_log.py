@@ -2,6 +2,7 @@
 
 import struct
 
+import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
 
@@ -28,8 +29,8 @@ def read_events(directory):
 
 def _row(epoch, validated=True):
     row = dict(epoch=epoch, lr=0.01, train_loss=1.0 / epoch, epoch_time_s=2.0, graphs_per_s=5.0)
-    if validated:
-        row.update(valid_loss=2.0 / epoch, valid_rmse_f=0.1 / epoch)
+    if validated:  # no stress labels: the metric is NaN
+        row.update(valid_loss=2.0 / epoch, valid_rmse_f=0.1 / epoch, valid_rmse_stress=np.nan)
     return row
 
 
@@ -42,11 +43,12 @@ def test_rows_and_scalars_match(tmp_path):
     assert list(rows[0]) == FIELDS
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert rows[0]["valid_rmse_f"] == "" and float(rows[1]["valid_rmse_f"]) == 0.05
-    assert rows[1]["valid_rmse_stress"] == ""  # not measured, not zero
+    assert rows[1]["valid_rmse_stress"] == "nan"  # not measured, not zero
     scalars, _ = read_events(tmp_path / "tensorboard")
     valid_f = [(step, v) for step, tag, v in scalars if tag == "valid/rmse_f"]
     assert valid_f == [(2, pytest.approx(0.05))]
     assert sorted(step for step, tag, _ in scalars if tag == "train/loss") == [1, 2]
+    assert not [s for s in scalars if s[1] == "valid/rmse_stress"]  # NaN is left out
 
 
 def test_resume_drops_the_epochs_the_checkpoint_lacks(tmp_path):
