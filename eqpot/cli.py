@@ -122,7 +122,7 @@ def _data_info(args: argparse.Namespace) -> int:
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
     print(f"{len(structures)} structures, {min(sizes)}-{max(sizes)} atoms, elements {elements}")
     print("labels: " + ", ".join(f"{k} {v}" for k, v in has.items()))
-    kinds = collections.Counter(str(a.info.get("config_type", "Default")) for a in structures)
+    kinds = collections.Counter(datasets.labels(a)["config_type"] for a in structures)
     print("config types: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
     return 0
 

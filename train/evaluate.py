@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eqpot.datasets import labels
 from eqpot.graph import Budget, Graph, GraphData, iterate_batches
 from eqpot.models import Potential
 from eqpot.models.predict import Predictions
@@ -58,7 +59,7 @@ def with_config_types(name: str, structures: Sequence) -> dict[str, list]:
     the structures' ``info`` when there are several (MACE's per-config-type error table)."""
     parts: dict[str, list] = {}
     for atoms in structures:
-        parts.setdefault(str(atoms.info.get("config_type", "Default")), []).append(atoms)
+        parts.setdefault(str(labels(atoms)["config_type"]), []).append(atoms)
     out = {name: list(structures)}
     if len(parts) > 1:
         out.update({f"{name} [{kind}]": part for kind, part in sorted(parts.items())})
