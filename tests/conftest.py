@@ -1,4 +1,9 @@
-"""Test configuration: float64 and highest matmul precision for exactness checks."""
+"""Test configuration: float64 and highest matmul precision for exactness checks, and one
+JAX compilation cache for the whole run."""
+
+import os
+import shutil
+import tempfile
 
 import jax
 import pytest
@@ -25,6 +30,38 @@ def _release_compiled_code():
 
     jax.clear_caches()
     gc.collect()
+
+
+_OWN_CACHE = pytest.StashKey[str]()
+_CACHE_SETTINGS = {  # every compilation, however quick or small, goes into the cache
+    "jax_persistent_cache_min_compile_time_secs": 0.0,
+    "jax_persistent_cache_min_entry_size_bytes": 0,
+}
+
+
+def pytest_configure(config):
+    """Share compiled code between tests, test processes and the subprocesses they start
+    (``eqpot train`` runs, notebook kernels): the suite builds the same models at the same
+    shapes in many places, and ``_release_compiled_code`` drops the in-memory copies. The
+    cache lives in a fresh directory per run, made by the process that starts first (the
+    xdist controller; its workers inherit the environment), so timings of a run never
+    depend on an earlier one. An existing ``JAX_COMPILATION_CACHE_DIR`` is used as is."""
+    if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        directory = tempfile.mkdtemp(prefix="eqpot-test-jax-cache-")
+        config.stash[_OWN_CACHE] = directory
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
+        for name, value in _CACHE_SETTINGS.items():
+            os.environ.setdefault(name.upper(), str(value))
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    for name, value in _CACHE_SETTINGS.items():
+        if name.upper() in os.environ:
+            jax.config.update(name, type(value)(os.environ[name.upper()]))
+
+
+def pytest_unconfigure(config):
+    directory = config.stash.get(_OWN_CACHE, None)
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def pytest_addoption(parser):
