@@ -8,10 +8,11 @@ the file called them:
     atoms.info["config_weight"] float (default 1)   atoms.info["config_type"] str ("Default")
     atoms.info["source"]       "<file>:<frame>"
 
-Each label is looked up, in order: the user's key, ``REF_<name>``, the plain key in
-``info``/``arrays``, and the results of the ``SinglePointCalculator`` into which ASE >= 3.23
-moves plain ``energy``/``forces``/``stress`` keys. A virial (``virial``/``REF_virial``, eV)
-is accepted for stress as ``stress = -virial / volume``.
+A label under a key the user names (:class:`LabelKeys`, mace-torch's ``energy_key`` etc.) is
+read from that key only. Otherwise it is looked up, in order: ``REF_<name>``, the plain key
+in ``info``/``arrays``, and the results of the ``SinglePointCalculator`` into which
+ASE >= 3.23 moves plain ``energy``/``forces``/``stress`` keys. A virial (``virial``,
+``REF_virial`` or the user's key; eV) is accepted for stress as ``stress = -virial / volume``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class LabelKeys:
     energy: str | None = None
     forces: str | None = None
     stress: str | None = None
+    virial: str | None = None  # eV; read as stress = -virial / volume where no stress is found
     weight: str = "config_weight"
     config_type: str = "config_type"
 
@@ -96,7 +98,7 @@ def normalise_labels(
     forces = _lookup(atoms, "forces", keys.forces)
     stress = _lookup(atoms, "stress", keys.stress)
     if stress is None:
-        virial = _lookup(atoms, "virial", None)
+        virial = _lookup(atoms, "virial", keys.virial)
         if virial is not None and np.all(atoms.pbc):
             stress = -np.asarray(virial, np.float64).reshape(-1) / atoms.cell.volume
     out = ase.Atoms(
@@ -155,9 +157,22 @@ def load_file(
     keys: LabelKeys = DEFAULT_KEYS,
     require: Sequence[str] = (),
 ) -> list[ase.Atoms]:
-    """Read and normalise every frame of one file."""
+    """Read and normalise every frame of one file. A label key the user names must label
+    at least one frame: a misspelt key would otherwise train on no such label at all."""
     frames = read_structures(path, index)
-    return [normalise_labels(a, f"{path}:{i}", keys, require) for i, a in enumerate(frames)]
+    loaded = [normalise_labels(a, f"{path}:{i}", keys, require) for i, a in enumerate(frames)]
+    for name, key in (
+        ("energy", keys.energy),
+        ("forces", keys.forces),
+        ("stress", keys.stress),
+        ("stress", keys.virial),
+    ):
+        if key and not any(labels(a)[name] is not None for a in loaded):
+            raise DataError(
+                f"{path}: no structure has {name} under the key {key!r}; the first one has "
+                f"info keys {sorted(frames[0].info)} and arrays keys {sorted(frames[0].arrays)}"
+            )
+    return loaded
 
 
 def labels(atoms: ase.Atoms) -> dict:

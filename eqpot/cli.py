@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import sys
 
@@ -186,12 +187,16 @@ def _eval(args: argparse.Namespace) -> int:
         parity_file_name,
         parity_plot,
         predict_graphs,
+        predict_structures,
         with_config_types,
+        write_predictions,
     )
 
     pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
     record = read_model_file(Path(args.checkpoint))
-    structure_sets = {spec: load_structures(spec, "test", args.data_dir) for spec in args.files}
+    keys = _eval_label_keys(args)
+    files = {spec: load_structures(spec, "test", args.data_dir, keys) for spec in args.files}
+    structure_sets = files
     if args.by_config_type:
         structure_sets = {
             name: part
@@ -213,7 +218,31 @@ def _eval(args: argparse.Namespace) -> int:
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.output:
+        structures = [atoms for spec in args.files for atoms in files[spec]]
+        graphs = [g for spec in args.files for g in sets[spec]]
+        predictions = predict_structures(pot, graphs, args.batch_size, budgets)
+        write_predictions(structures, predictions, Path(args.output))
+        print(f"predictions of {len(structures)} structures written to {args.output}")
     return 0
+
+
+def _eval_label_keys(args: argparse.Namespace):
+    """The label keys given on the command line, else the ones the run was trained with."""
+    from pathlib import Path
+
+    from eqpot.train import load_config
+    from eqpot.train.data import label_keys
+
+    saved = Path(args.checkpoint) / "config.yaml"
+    keys = label_keys(load_config(saved if saved.is_file() else None))
+    given = {
+        "energy": args.energy_key,
+        "forces": args.forces_key,
+        "stress": args.stress_key,
+        "virial": args.virials_key,
+    }
+    return dataclasses.replace(keys, **{k: v for k, v in given.items() if v is not None})
 
 
 def _structure_and_calculator(args: argparse.Namespace):
@@ -452,6 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--json", help="also write the metrics here")
     ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
+    ev.add_argument(
+        "--output",
+        help="write the structures with their predictions (eqpot_energy, eqpot_forces, "
+        "eqpot_stress) to this extended-XYZ file; unlabelled structures are predicted too",
+    )
+    for label in ("energy", "forces", "stress", "virials"):
+        ev.add_argument(
+            f"--{label}-key",
+            help=f"key of the {label} labels in the files (default: the run's {label}_key)",
+        )
     ev.set_defaults(run=_eval)
 
     md = sub.add_parser(

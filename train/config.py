@@ -41,7 +41,14 @@ class TrainConfig:
     test_files: list = dataclasses.field(default_factory=list)  # "name:split" or paths
     data_dir: str | None = None
     max_train: int | None = None
-    E0s: Any = "average"  # "average" (least squares), "isolated" (registry) or {Z: eV}
+    # label keys in the files, mace-torch's names (None: REF_<label>, <label>, then the
+    # results of the file's calculator); config_type_weights scale each config_type's loss
+    energy_key: str | None = None
+    forces_key: str | None = None
+    stress_key: str | None = None
+    virials_key: str | None = None
+    config_type_weights: dict = dataclasses.field(default_factory=dict)
+    E0s: Any = "average"  # "average" (least squares), "isolated" or {Z: eV}
     r_max: float = 5.0
     # model
     model: str = "mace"
@@ -130,10 +137,18 @@ def _apply(config: dict, updates: dict, where: str) -> None:
             raise ConfigError(f"{where}: {key} must be one of {CHOICES[key]}, got {value!r}")
         if key in POSITIVE and not value >= 1:
             raise ConfigError(f"{where}: {key} must be at least 1, got {value!r}")
+        if key == "config_type_weights":
+            _check_weights(value, f"{where}: {key}")
         if key == "model_config":
             config.setdefault("model_config", {}).update(value)
         else:
             config[key] = value
+
+
+def _check_weights(weights: dict, where: str) -> None:
+    for name, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
+            raise ConfigError(f"{where}: {name!r} must have a number >= 0, got {weight!r}")
 
 
 def parse_overrides(overrides: list[str]) -> dict:

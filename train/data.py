@@ -1,12 +1,17 @@
 """From a :class:`~eqpot.train.config.TrainConfig` to labelled graphs and the statistics a
 model needs (MACE's data preparation):
 
-* structures from a registered dataset (``eqpot data list``) or any ASE-readable file;
+* structures from a registered dataset (``eqpot data list``) or any ASE-readable file, their
+  labels read under the config's ``energy_key``/``forces_key``/``stress_key``/``virials_key``;
+* single-atom structures of ``config_type`` ``IsolatedAtom`` (mace-torch's convention) taken
+  out of the training file: they give isolated-atom energies, not training targets;
 * a seeded train/validation split unless a validation file is given;
+* each structure's loss weight: its ``config_weight`` times ``config_type_weights[type]``;
 * the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
-  (``"average"``: least squares over the training set; ``"isolated"``: the dataset's
-  isolated-atom file; or an explicit ``{Z: eV}``), ``scale`` = RMS force component and
-  ``shift`` = mean per-atom interaction energy, and the average number of neighbours.
+  (``"average"``: least squares over the training set; ``"isolated"``: the registered
+  dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
+  explicit ``{Z: eV}``), ``scale`` = RMS force component and ``shift`` = mean per-atom
+  interaction energy, and the average number of neighbours.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 import ase
 
 from eqpot import datasets
-from eqpot.datasets.readers import labels
+from eqpot.datasets.readers import DEFAULT_KEYS, LabelKeys, labels
 from eqpot.graph import GraphData, graph_from_atoms
 from eqpot.train.config import ConfigError, TrainConfig
 
@@ -44,17 +49,50 @@ class PreparedData:
     tests: dict[str, list[GraphData]]
 
 
-def load_structures(spec: str, split: str, data_dir: str | None) -> list[ase.Atoms]:
+ISOLATED_ATOM = "IsolatedAtom"
+
+
+def label_keys(config: TrainConfig) -> LabelKeys:
+    return LabelKeys(
+        energy=config.energy_key,
+        forces=config.forces_key,
+        stress=config.stress_key,
+        virial=config.virials_key,
+    )
+
+
+def load_structures(
+    spec: str, split: str, data_dir: str | None, keys: LabelKeys = DEFAULT_KEYS
+) -> list[ase.Atoms]:
     """``spec`` is a dataset name, ``name:split`` or a file path."""
     name, _, explicit = spec.partition(":")
     if name in datasets.REGISTRY:
-        return datasets.load(name, explicit or split, data_dir=data_dir)
-    return datasets.load(spec)
+        return datasets.load(name, explicit or split, data_dir=data_dir, keys=keys)
+    return datasets.load(spec, keys=keys)
+
+
+def split_isolated_atoms(structures: list[ase.Atoms]) -> tuple[list[ase.Atoms], dict[int, float]]:
+    """``(the other structures, {Z: energy})`` of the single-atom ``IsolatedAtom`` ones."""
+    rest, energies = [], {}
+    for atoms in structures:
+        label = labels(atoms)
+        if len(atoms) == 1 and label["config_type"] == ISOLATED_ATOM:
+            if label["energy"] is not None:
+                energies[int(atoms.numbers[0])] = label["energy"]
+        else:
+            rest.append(atoms)
+    return rest, energies
 
 
 def graphs_from_structures(
-    structures: Sequence[ase.Atoms], r_max: float, type_map: Sequence[int]
+    structures: Sequence[ase.Atoms],
+    r_max: float,
+    type_map: Sequence[int],
+    config_type_weights: dict | None = None,
 ) -> list[GraphData]:
+    """Labelled graphs; a structure's weight is its ``config_weight`` times the weight of its
+    ``config_type`` in ``config_type_weights`` (1 where that does not name it)."""
+    type_weights = config_type_weights or {}
     out = []
     for atoms in structures:
         lab = labels(atoms)
@@ -66,23 +104,31 @@ def graphs_from_structures(
                 energy=lab["energy"],
                 forces=lab["forces"],
                 stress=lab["stress"],
-                weight=lab["weight"],
+                weight=lab["weight"] * float(type_weights.get(lab["config_type"], 1.0)),
                 source=atoms.info.get("source", ""),
             )
         )
     return out
 
 
-def _e0s(config: TrainConfig, train: list[ase.Atoms], type_map: list[int]) -> dict[int, float]:
+def _e0s(
+    config: TrainConfig, train: list[ase.Atoms], type_map: list[int], in_file: dict[int, float]
+) -> dict[int, float]:
     if isinstance(config.E0s, dict):
         e0s = {int(z): float(e) for z, e in config.E0s.items()}
     elif config.E0s == "average":
         e0s = datasets.fit_e0s(train, type_map)
     elif config.E0s == "isolated":
         name = config.train_file.partition(":")[0]
-        if name not in datasets.REGISTRY:
-            raise ConfigError("E0s: 'isolated' needs a registered dataset as train_file")
-        e0s = datasets.isolated_atom_energies(name, config.data_dir)
+        if name in datasets.REGISTRY:
+            e0s = datasets.isolated_atom_energies(name, config.data_dir)
+        elif in_file:
+            e0s = in_file
+        else:
+            raise ConfigError(
+                f"E0s: 'isolated' needs a registered dataset as train_file, or single-atom "
+                f"structures with config_type={ISOLATED_ATOM} in {config.train_file}"
+            )
     else:
         raise ConfigError(f"E0s must be 'average', 'isolated' or {{Z: eV}}, got {config.E0s!r}")
     missing = [z for z in type_map if z not in e0s]
@@ -91,30 +137,45 @@ def _e0s(config: TrainConfig, train: list[ase.Atoms], type_map: list[int]) -> di
     return e0s
 
 
+def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> None:
+    present = sorted({labels(a)["config_type"] for a in structures})
+    unknown = sorted(set(config.config_type_weights) - set(present))
+    if unknown:
+        raise ConfigError(
+            f"config_type_weights: no training or validation structure has config_type "
+            f"{', '.join(map(repr, unknown))}; present: {', '.join(map(repr, present))}"
+        )
+
+
 def prepare(config: TrainConfig) -> PreparedData:
-    structures = load_structures(config.train_file, config.train_split, config.data_dir)
+    keys = label_keys(config)
+    structures = load_structures(config.train_file, config.train_split, config.data_dir, keys)
+    structures, isolated = split_isolated_atoms(structures)
     if config.valid_file:
         train = structures
-        valid = load_structures(config.valid_file, config.valid_split, config.data_dir)
+        valid = load_structures(config.valid_file, config.valid_split, config.data_dir, keys)
+        valid, _ = split_isolated_atoms(valid)
     else:
         train, valid = datasets.split(structures, config.valid_fraction, config.seed)
+    _check_config_types(config, train + valid)
     if config.max_train is not None:
         train = train[: config.max_train]
     if not train:
         raise ConfigError(f"train_file {config.train_file!r}: no training structures")
     type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})
-    e0s = _e0s(config, train, type_map)
+    e0s = _e0s(config, train, type_map, isolated)
     scale, shift = datasets.scale_shift(train, e0s)
-    train_graphs = graphs_from_structures(train, config.r_max, type_map)
+    weights = config.config_type_weights
+    train_graphs = graphs_from_structures(train, config.r_max, type_map, weights)
     avg = datasets.average_num_neighbors(
         [g.num_edges for g in train_graphs], [g.num_nodes for g in train_graphs]
     )
     statistics = Statistics(type_map, [e0s[z] for z in type_map], scale, shift, avg)
     tests = {
         spec: graphs_from_structures(
-            load_structures(spec, "test", config.data_dir), config.r_max, type_map
+            load_structures(spec, "test", config.data_dir, keys), config.r_max, type_map
         )
         for spec in config.test_files
     }
-    valid_graphs = graphs_from_structures(valid, config.r_max, type_map)
+    valid_graphs = graphs_from_structures(valid, config.r_max, type_map, weights)
     return PreparedData(statistics, train_graphs, valid_graphs, tests)

@@ -7,6 +7,7 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -52,6 +53,49 @@ def predict_graphs(
 ) -> dict:
     """:func:`collect` over ``graphs`` in batches of ``batch_size`` (padded to ``budgets``)."""
     return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
+
+
+PREDICTION_PREFIX = "eqpot_"  # mace-torch's eval writes MACE_energy, MACE_forces, MACE_stress
+
+
+def predict_structures(
+    pot: Potential,
+    graphs: Sequence[GraphData],
+    batch_size: int,
+    budgets: Sequence[Budget] | None = None,
+) -> list[dict]:
+    """Each graph's predictions, in the order of ``graphs`` and labelled or not:
+    ``energy`` (eV), ``forces`` ``(n, 3)`` (eV/Å) and ``stress`` ``(3, 3)`` (eV/Å^3)."""
+    out = []
+    for batch in iterate_batches(graphs, batch_size, budgets=budgets):
+        pred = pot(batch, None)
+        energy, forces, stress = (np.asarray(a) for a in (pred.energy, pred.forces, pred.stress))
+        node_graph, node_mask = np.asarray(batch.node_graph), np.asarray(batch.node_mask)
+        for g in np.flatnonzero(np.asarray(batch.graph_mask)):
+            nodes = node_mask & (node_graph == g)
+            out.append({"energy": float(energy[g]), "forces": forces[nodes], "stress": stress[g]})
+    return out
+
+
+def write_predictions(structures: Sequence, predictions: Sequence[dict], path: Path) -> None:
+    """``structures`` with their predictions as ``eqpot_energy`` (info), ``eqpot_forces``
+    (arrays) and, for cells with a volume, ``eqpot_stress`` (info, Voigt, ASE's sign) in
+    extended XYZ; the reference labels stay as ``REF_*``. Written atomically."""
+    import ase.io
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    frames = []
+    for atoms, pred in zip(structures, predictions, strict=True):
+        frame = atoms.copy()
+        frame.info[f"{PREDICTION_PREFIX}energy"] = pred["energy"]
+        frame.arrays[f"{PREDICTION_PREFIX}forces"] = np.asarray(pred["forces"], np.float64)
+        if abs(atoms.cell.volume) > 1e-12:
+            frame.info[f"{PREDICTION_PREFIX}stress"] = full_3x3_to_voigt_6_stress(pred["stress"])
+        frames.append(frame)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    ase.io.write(tmp, frames, format="extxyz")
+    os.replace(tmp, path)
 
 
 def with_config_types(name: str, structures: Sequence) -> dict[str, list]:

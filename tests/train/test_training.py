@@ -204,3 +204,30 @@ def test_eval_reproduces_the_runs_test_errors_by_config_type(quickstart_run, tmp
     )
     plots = sorted(p.name for p in tmp_path.glob("parity_*.png"))
     assert len(plots) == len(rows) and all(" " not in p and "[" not in p for p in plots)
+
+
+def test_eval_writes_each_structures_predictions(quickstart_run, tmp_path, capsys):
+    import ase.io
+
+    from eqpot.calculator import EqpotCalculator
+
+    run_dir = quickstart_run.run_dir
+    test_file = load_config(run_dir / "config.yaml").test_files[0]
+    out, table = tmp_path / "predictions.extxyz", tmp_path / "eval.json"
+    args = ["eval", str(run_dir), test_file, "--output", str(out), "--json", str(table)]
+    assert cli.main(args) == 0
+    assert f"written to {out}" in capsys.readouterr().out
+    frames = ase.io.read(out, ":")
+    row = json.loads(table.read_text())[test_file]
+    assert len(frames) == row["num_structures"]
+    # the file's forces give the table's force RMSE (extended XYZ keeps 8 decimals) ...
+    diff = np.concatenate([f.arrays["eqpot_forces"] - f.arrays["REF_forces"] for f in frames])
+    assert np.sqrt(np.mean(diff**2)) == pytest.approx(row["rmse_f"], rel=1e-6)
+    # ... and each structure's predictions are what the ASE calculator gives for it
+    calc = EqpotCalculator.from_checkpoint(run_dir, "best")
+    for frame in frames[:3]:
+        atoms = frame.copy()
+        atoms.calc = calc
+        assert atoms.get_potential_energy() == pytest.approx(frame.info["eqpot_energy"], abs=1e-7)
+        np.testing.assert_allclose(atoms.get_forces(), frame.arrays["eqpot_forces"], atol=1e-7)
+        np.testing.assert_allclose(atoms.get_stress(), frame.info["eqpot_stress"], atol=1e-7)

@@ -1,0 +1,87 @@
+"""From a training config to labelled graphs: mace-torch's label keys, config-type weights
+and isolated-atom energies taken from the training file."""
+
+import ase
+import ase.io
+import numpy as np
+import pytest
+
+from eqpot import datasets
+from eqpot.graph import voigt_to_matrix
+from eqpot.train.config import ConfigError, load_config
+from eqpot.train.data import prepare
+
+E0_CU = -0.25  # a made-up isolated-atom energy, far from EMT's (0 eV), so its use shows
+
+
+@pytest.fixture(scope="module")
+def dft_file(tmp_path_factory):
+    """EMT copper with its labels renamed as a DFT code's output might call them (virials
+    instead of stress), plus one IsolatedAtom structure."""
+    tmp = tmp_path_factory.mktemp("dft")
+    source = datasets.synthesize(tmp / "emt.extxyz", ("Cu",), num_per_kind=2, seed=0)
+    frames = []
+    for atoms in datasets.load(source):
+        labels = datasets.labels(atoms)
+        frame = ase.Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        frame.info["DFT_energy"] = labels["energy"]
+        frame.arrays["DFT_forces"] = labels["forces"]
+        virial = -labels["stress"] * atoms.cell.volume  # Voigt, eV
+        frame.info["DFT_virial"] = virial
+        frame.info["config_type"] = labels["config_type"]
+        frames.append(frame)
+    isolated = ase.Atoms("Cu", cell=np.eye(3) * 20, pbc=False)
+    isolated.info.update(DFT_energy=E0_CU, config_type="IsolatedAtom")
+    path = tmp / "dft.extxyz"
+    ase.io.write(path, [*frames, isolated], format="extxyz")
+    return path, datasets.load(source)
+
+
+def _config(path, *extra):
+    keys = ["energy_key=DFT_energy", "forces_key=DFT_forces", "virials_key=DFT_virial"]
+    return load_config(None, [f"train_file={path}", "valid_fraction=0.2", *keys, *extra])
+
+
+def test_labels_are_read_under_the_configured_keys(dft_file):
+    path, emt = dft_file
+    data = prepare(_config(path))
+    graphs = data.train + data.valid
+    assert len(graphs) == len(emt)  # the IsolatedAtom structure is no training target
+    by_source_index = {g.source.rsplit(":", 1)[1]: g for g in graphs}
+    for i, atoms in enumerate(emt):
+        expected = datasets.labels(atoms)
+        graph = by_source_index[str(i)]
+        assert graph.energy == pytest.approx(expected["energy"], rel=1e-12)
+        np.testing.assert_allclose(graph.forces, expected["forces"], rtol=1e-12)
+        # stress = -virial / volume: back to the EMT stress, as a 3x3 matrix
+        np.testing.assert_allclose(graph.stress, voigt_to_matrix(expected["stress"]), atol=1e-12)
+
+
+def test_a_key_no_structure_has_is_an_error_naming_it(dft_file):
+    path, _ = dft_file
+    with pytest.raises(datasets.DataError, match=r"energy under the key 'DFT_energie'.*DFT_energy"):
+        prepare(_config(path, "energy_key=DFT_energie"))
+
+
+def test_config_type_weights_scale_each_types_loss(dft_file):
+    path, emt = dft_file
+    kinds = sorted({datasets.labels(a)["config_type"] for a in emt})
+    heavy = kinds[0]
+    data = prepare(_config(path, f"config_type_weights={{{heavy}: 10.0}}"))
+    type_of = {str(i): datasets.labels(a)["config_type"] for i, a in enumerate(emt)}
+    weights = {type_of[g.source.rsplit(":", 1)[1]]: g.weight for g in data.train + data.valid}
+    assert weights[heavy] == 10.0
+    assert all(w == 1.0 for kind, w in weights.items() if kind != heavy)
+    with pytest.raises(
+        ConfigError, match=rf"no training or validation.*'Bulkk'.*present: '{heavy}'"
+    ):
+        prepare(_config(path, "config_type_weights={Bulkk: 2}"))
+    with pytest.raises(ConfigError, match="must have a number >= 0"):
+        _config(path, f"config_type_weights={{{heavy}: -1}}")
+
+
+def test_isolated_atom_energies_come_from_the_training_file(dft_file):
+    path, _ = dft_file
+    assert prepare(_config(path, "E0s=isolated")).statistics.atomic_energies == [E0_CU]
+    fitted = prepare(_config(path)).statistics.atomic_energies  # E0s=average: least squares
+    assert fitted[0] != pytest.approx(E0_CU, abs=1e-3)
