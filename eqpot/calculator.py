@@ -122,8 +122,6 @@ class EqpotCalculator(Calculator):
         from eqpot.train.checkpoint import load_potential, read_model_file
 
         record = read_model_file(Path(path))
-        if (dtype or record["dtype"]) == "float64":
-            jax.config.update("jax_enable_x64", True)
         pot = load_potential(path, which, dtype=dtype)
         return cls(pot, record["statistics"]["type_map"], record["r_max"], **kwargs)
 

@@ -213,7 +213,7 @@ def _eval(args: argparse.Namespace) -> int:
     for spec, graphs in sets.items():
         values = predict_graphs(pot, None, graphs, args.batch_size, budgets)
         rows[spec] = metrics_from(values)
-        if args.plots:
+        if args.plots and (values["e_ref"].size or values["f_ref"].size):  # labelled
             parity_plot(values, spec, Path(args.plots) / parity_file_name(spec))
     print(format_table(rows))
     if args.json:

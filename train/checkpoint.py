@@ -112,10 +112,13 @@ def load_potential(
     """A :class:`~eqpot.models.Potential` with the parameters of a run's checkpoint.
 
     ``path`` is a run directory; ``which`` is ``"best"`` or ``"last"``; the EMA parameters
-    are used when the run kept them (``use_ema``).
+    are used when the run kept them (``use_ema``). ``dtype`` defaults to the run's; float64
+    switches on ``jax_enable_x64``, which JAX leaves off.
     """
     run_dir = Path(path)
     record = read_model_file(run_dir)
+    if (dtype or record["dtype"]) == "float64":
+        jax.config.update("jax_enable_x64", True)
     pot = build_from_record(record, dtype)
     pure = nnx.to_pure_dict(pot.params)
     template = {"params": pure, "ema": pure} if record.get("ema") else {"params": pure}

@@ -79,7 +79,7 @@ def predict_structures(
 
 def write_predictions(structures: Sequence, predictions: Sequence[dict], path: Path) -> None:
     """``structures`` with their predictions as ``eqpot_energy`` (info), ``eqpot_forces``
-    (arrays) and, for cells with a volume, ``eqpot_stress`` (info, Voigt, ASE's sign) in
+    (arrays) and, for periodic structures, ``eqpot_stress`` (info, Voigt, ASE's sign) in
     extended XYZ; the reference labels stay as ``REF_*``. Written atomically."""
     import ase.io
     from ase.stress import full_3x3_to_voigt_6_stress
@@ -89,7 +89,7 @@ def write_predictions(structures: Sequence, predictions: Sequence[dict], path: P
         frame = atoms.copy()
         frame.info[f"{PREDICTION_PREFIX}energy"] = pred["energy"]
         frame.arrays[f"{PREDICTION_PREFIX}forces"] = np.asarray(pred["forces"], np.float64)
-        if abs(atoms.cell.volume) > 1e-12:
+        if atoms.pbc.all():
             frame.info[f"{PREDICTION_PREFIX}stress"] = full_3x3_to_voigt_6_stress(pred["stress"])
         frames.append(frame)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,5 +221,6 @@ def _two_panels():
 def _save(fig, title: str, path: Path) -> Path:
     fig.suptitle(title)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path

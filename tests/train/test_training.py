@@ -206,17 +206,23 @@ def test_eval_reproduces_the_runs_test_errors_by_config_type(quickstart_run, tmp
     assert len(plots) == len(rows) and all(" " not in p and "[" not in p for p in plots)
 
 
-def test_eval_writes_each_structures_predictions(quickstart_run, tmp_path, capsys):
+def test_eval_writes_each_structures_predictions(quickstart_run, tmp_path):
     import ase.io
 
     from eqpot.calculator import EqpotCalculator
+    from eqpot.train.evaluate import parity_file_name
 
     run_dir = quickstart_run.run_dir
     test_file = load_config(run_dir / "config.yaml").test_files[0]
     out, table = tmp_path / "predictions.extxyz", tmp_path / "eval.json"
     args = ["eval", str(run_dir), test_file, "--output", str(out), "--json", str(table)]
-    assert cli.main(args) == 0
-    assert f"written to {out}" in capsys.readouterr().out
+    plots = tmp_path / "new" / "plots"
+    # a fresh process, as from the shell: the float64 run must switch on x64 by itself
+    command = [sys.executable, "-m", "eqpot.cli", *args, "--plots", str(plots)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"written to {out}" in done.stdout
+    assert (plots / parity_file_name(test_file)).is_file()
     frames = ase.io.read(out, ":")
     row = json.loads(table.read_text())[test_file]
     assert len(frames) == row["num_structures"]
