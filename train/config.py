@@ -53,6 +53,10 @@ class TrainConfig:
     # model
     model: str = "mace"
     model_config: dict = dataclasses.field(default_factory=dict)
+    # fine-tuning (mace-torch's foundation_model): start from the weights of another run
+    # (its EMA where kept) with its architecture, r_max, type map, E0s, scale and shift
+    foundation_model: str | None = None  # run directory
+    foundation_which: str = "best"
     # loss
     energy_weight: float = 1.0
     forces_weight: float = 100.0
@@ -95,6 +99,7 @@ CHOICES = {
     "optimizer": ("adam", "adamw"),
     "scheduler": ("plateau", "cosine", "constant"),
     "dtype": ("float32", "float64"),
+    "foundation_which": ("best", "last"),
 }
 
 

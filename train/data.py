@@ -7,7 +7,8 @@ model needs (MACE's data preparation):
   out of the training file: they give isolated-atom energies, not training targets;
 * a seeded train/validation split unless a validation file is given;
 * each structure's loss weight: its ``config_weight`` times ``config_type_weights[type]``;
-* the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
+* when fine-tuning (``foundation_model``), the foundation run's type map and statistics;
+  otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
   (``"average"``: least squares over the training set; ``"isolated"``: the registered
   dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
   explicit ``{Z: eV}``), ``scale`` = RMS force component and ``shift`` = mean per-atom
@@ -137,6 +138,35 @@ def _e0s(
     return e0s
 
 
+def foundation_statistics(config: TrainConfig, structures: list[ase.Atoms]) -> Statistics:
+    """The statistics of the run ``config.foundation_model`` after checking that ``config``
+    describes the same model: its ``model``, ``r_max`` and every ``model_config`` key set
+    must equal the foundation's, and its data may hold only the foundation's elements."""
+    from eqpot.train.checkpoint import read_model_file
+
+    record = read_model_file(config.foundation_model)
+    where = f"foundation_model {config.foundation_model}"
+    differences = [
+        f"{key}: {mine!r} here, {theirs!r} there"
+        for key, mine, theirs in [
+            ("model", config.model, record["model"]),
+            ("r_max", config.r_max, record["r_max"]),
+            *(
+                (f"model_config.{k}", v, record["model_config"].get(k, "(its default)"))
+                for k, v in config.model_config.items()
+            ),
+        ]
+        if mine != theirs
+    ]
+    if differences:
+        raise ConfigError(f"{where} is another model; " + "; ".join(differences))
+    type_map = record["statistics"]["type_map"]
+    extra = sorted({int(z) for a in structures for z in a.numbers} - set(type_map))
+    if extra:
+        raise ConfigError(f"{where} knows the atomic numbers {type_map}; the data also has {extra}")
+    return Statistics(**record["statistics"])
+
+
 def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> None:
     present = sorted({labels(a)["config_type"] for a in structures})
     unknown = sorted(set(config.config_type_weights) - set(present))
@@ -162,15 +192,20 @@ def prepare(config: TrainConfig) -> PreparedData:
         train = train[: config.max_train]
     if not train:
         raise ConfigError(f"train_file {config.train_file!r}: no training structures")
-    type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})
-    e0s = _e0s(config, train, type_map, isolated)
-    scale, shift = datasets.scale_shift(train, e0s)
     weights = config.config_type_weights
-    train_graphs = graphs_from_structures(train, config.r_max, type_map, weights)
-    avg = datasets.average_num_neighbors(
-        [g.num_edges for g in train_graphs], [g.num_nodes for g in train_graphs]
-    )
-    statistics = Statistics(type_map, [e0s[z] for z in type_map], scale, shift, avg)
+    if config.foundation_model:
+        statistics = foundation_statistics(config, structures + valid)
+        train_graphs = graphs_from_structures(train, config.r_max, statistics.type_map, weights)
+    else:
+        type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})
+        e0s = _e0s(config, train, type_map, isolated)
+        scale, shift = datasets.scale_shift(train, e0s)
+        train_graphs = graphs_from_structures(train, config.r_max, type_map, weights)
+        avg = datasets.average_num_neighbors(
+            [g.num_edges for g in train_graphs], [g.num_nodes for g in train_graphs]
+        )
+        statistics = Statistics(type_map, [e0s[z] for z in type_map], scale, shift, avg)
+    type_map = statistics.type_map
     tests = {
         spec: graphs_from_structures(
             load_structures(spec, "test", config.data_dir, keys), config.r_max, type_map

@@ -57,6 +57,9 @@ class Result:
 
 def _model_record(config: TrainConfig, data: PreparedData) -> dict:
     model_config = dict(config.model_config)
+    if config.foundation_model:  # the foundation's keys; data.prepare checked these agree
+        foundation = checkpoint.read_model_file(Path(config.foundation_model))
+        model_config = {**foundation["model_config"], **model_config}
     return dict(
         model=config.model,
         model_config=model_config,
@@ -112,10 +115,16 @@ class Trainer:
 
     # -- loop --------------------------------------------------------------------------
     def initial(self) -> dict:
+        """A new run's state: fresh weights, or the foundation model's when fine-tuning."""
+        params = self.template
+        if self.config.foundation_model:
+            c = self.config
+            pot = checkpoint.load_potential(c.foundation_model, c.foundation_which, c.dtype)
+            params = nnx.to_pure_dict(pot.params)
         return dict(
-            params=self.template,
-            ema=self.template if self.config.ema_decay is not None else None,
-            opt_state=self.optimizer.init(self.template),
+            params=params,
+            ema=params if self.config.ema_decay is not None else None,
+            opt_state=self.optimizer.init(params),
             meta=dict(
                 epoch=0,
                 num_updates=0,

@@ -237,3 +237,32 @@ def test_eval_writes_each_structures_predictions(quickstart_run, tmp_path):
         assert atoms.get_potential_energy() == pytest.approx(frame.info["eqpot_energy"], abs=1e-7)
         np.testing.assert_allclose(atoms.get_forces(), frame.arrays["eqpot_forces"], atol=1e-7)
         np.testing.assert_allclose(atoms.get_stress(), frame.info["eqpot_stress"], atol=1e-7)
+
+
+def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
+    import ase
+
+    from eqpot.train.config import ConfigError
+    from eqpot.train.data import foundation_statistics
+
+    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
+    frozen = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
+    # fewer training structures: statistics fitted to them would differ from the foundation's
+    config = _config(tmp_path, data, "tuned", ["max_num_epochs=1", "max_train=5", *frozen])
+    tuned = fit(config, log=lambda *a: None)
+    # with a zero learning rate the fine-tuned model is the foundation's best (EMA) model;
+    # a fresh initialisation would be far off
+    for split, values in base.metrics.items():
+        if split == "train":  # another training set
+            continue
+        for key in ("rmse_e_per_atom", "rmse_f"):
+            assert tuned.metrics[split][key] == pytest.approx(values[key], rel=1e-9), (split, key)
+    record = json.loads((tuned.run_dir / "model.json").read_text())
+    assert (
+        record["statistics"] == json.loads((base.run_dir / "model.json").read_text())["statistics"]
+    )
+    other = _config(tmp_path, data, "other", [*frozen, "model_config.num_channels=8"])
+    with pytest.raises(ConfigError, match=r"another model; model_config.num_channels: 8 here, 4"):
+        fit(other, log=lambda *a: None)
+    with pytest.raises(ConfigError, match=r"knows the atomic numbers \[29\].*also has \[1\]"):
+        foundation_statistics(config, [ase.Atoms("H")])
