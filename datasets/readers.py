@@ -57,16 +57,14 @@ def _from_calc(atoms: ase.Atoms, name: str):
 
 
 def _lookup(atoms: ase.Atoms, name: str, user_key: str | None):
-    keys = [user_key] if user_key else []
-    keys += [f"REF_{name}", name]
-    for key in keys:
+    # a key the user names is the only place looked at: falling back to another label
+    # (REF_energy beside DFT_energy, say) would train on what the user did not choose
+    for key in [user_key] if user_key else [f"REF_{name}", name]:
         if key in atoms.info:
             return atoms.info[key]
         if key in atoms.arrays:
             return atoms.arrays[key]
-    if user_key:  # a key the user asked for must exist, not silently fall back
-        return None
-    return _from_calc(atoms, name)
+    return None if user_key else _from_calc(atoms, name)
 
 
 def _to_voigt(stress, where: str) -> np.ndarray:

@@ -111,7 +111,8 @@ def _data_info(args: argparse.Namespace) -> int:
     from eqpot import datasets
 
     try:
-        structures = datasets.load(args.dataset, args.split, data_dir=args.data_dir)
+        keys = _label_keys(args)
+        structures = datasets.load(args.dataset, args.split, data_dir=args.data_dir, keys=keys)
     except datasets.DataError as error:
         print(f"eqpot data info: {error}", file=sys.stderr)
         return 2
@@ -235,14 +236,17 @@ def _eval_label_keys(args: argparse.Namespace):
     from eqpot.train.data import label_keys
 
     saved = Path(args.checkpoint) / "config.yaml"
-    keys = label_keys(load_config(saved if saved.is_file() else None))
-    given = {
-        "energy": args.energy_key,
-        "forces": args.forces_key,
-        "stress": args.stress_key,
-        "virial": args.virials_key,
-    }
-    return dataclasses.replace(keys, **{k: v for k, v in given.items() if v is not None})
+    return _label_keys(args, label_keys(load_config(saved if saved.is_file() else None)))
+
+
+def _label_keys(args: argparse.Namespace, base=None):
+    """``base`` (default: the default lookup) with the keys given by
+    :func:`_add_label_key_arguments` replaced."""
+    from eqpot.datasets import LabelKeys
+
+    given = {name: getattr(args, f"{flag}_key") for name, flag in LABEL_KEY_FLAGS.items()}
+    chosen = {name: key for name, key in given.items() if key is not None}
+    return dataclasses.replace(base or LabelKeys(), **chosen)
 
 
 def _structure_and_calculator(args: argparse.Namespace):
@@ -390,6 +394,19 @@ def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LABEL_KEY_FLAGS = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": "virials"}
+
+
+def _add_label_key_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--energy-key`` etc., the training config's ``energy_key`` etc. (mace-torch's);
+    ``default`` describes the lookup without one, with ``{name}`` for the label."""
+    for name, flag in LABEL_KEY_FLAGS.items():
+        parser.add_argument(
+            f"--{flag}-key",
+            help=f"key of the {flag} labels in the files (default: {default.format(name=name)})",
+        )
+
+
 def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--which",
@@ -486,11 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the structures with their predictions (eqpot_energy, eqpot_forces, "
         "eqpot_stress) to this extended-XYZ file; unlabelled structures are predicted too",
     )
-    for label in ("energy", "forces", "stress", "virials"):
-        ev.add_argument(
-            f"--{label}-key",
-            help=f"key of the {label} labels in the files (default: the run's {label}_key)",
-        )
+    _add_label_key_arguments(ev, "the key the run was trained with")
     ev.set_defaults(run=_eval)
 
     md = sub.add_parser(
@@ -628,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("dataset", help="a registry name or a file path")
     info.add_argument("--split", default="train", help="e.g. train, test (eqpot data list)")
     _add_data_dir_argument(info)
+    _add_label_key_arguments(info, "REF_{name}, {name}, then the file's calculator")
     info.set_defaults(run=_data_info)
     return parser
 

@@ -48,3 +48,19 @@ def test_every_command_and_argument_has_help():
         if not action.help and not isinstance(action, argparse._SubParsersAction)
     ]
     assert not missing, missing
+
+
+def test_data_info_reads_labels_under_the_keys_given(tmp_path, capsys):
+    import ase
+    import ase.io
+
+    atoms = ase.Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]])
+    atoms.info.update(DFT_energy=-1.0, REF_energy=-2.0)
+    path = tmp_path / "dft.extxyz"
+    ase.io.write(path, [atoms, atoms])
+    assert main(["data", "info", str(path), "--energy-key", "DFT_energy"]) == 0
+    assert "labels: energy 2, forces 0" in capsys.readouterr().out
+    assert main(["data", "info", str(path), "--energy-key", "DFT_energie"]) == 2
+    error = capsys.readouterr().err
+    assert "no structure has energy under the key 'DFT_energie'" in error
+    assert "'DFT_energy'" in error  # the keys that are there

@@ -17,7 +17,7 @@ E0_CU = -0.25  # a made-up isolated-atom energy, far from EMT's (0 eV), so its u
 @pytest.fixture(scope="module")
 def dft_file(tmp_path_factory):
     """EMT copper with its labels renamed as a DFT code's output might call them (virials
-    instead of stress), plus one IsolatedAtom structure."""
+    instead of stress) beside a decoy REF_energy, plus one IsolatedAtom structure."""
     tmp = tmp_path_factory.mktemp("dft")
     source = datasets.synthesize(tmp / "emt.extxyz", ("Cu",), num_per_kind=2, seed=0)
     frames = []
@@ -25,6 +25,7 @@ def dft_file(tmp_path_factory):
         labels = datasets.labels(atoms)
         frame = ase.Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
         frame.info["DFT_energy"] = labels["energy"]
+        frame.info["REF_energy"] = labels["energy"] + 1.0  # another label, never to be read
         frame.arrays["DFT_forces"] = labels["forces"]
         virial = -labels["stress"] * atoms.cell.volume  # Voigt, eV
         frame.info["DFT_virial"] = virial
