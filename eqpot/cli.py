@@ -178,65 +178,26 @@ def _quickstart(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from eqpot.graph import bucket_budgets
-    from eqpot.train import load_potential
-    from eqpot.train.checkpoint import read_model_file
-    from eqpot.train.data import graphs_from_structures, load_structures
-    from eqpot.train.evaluate import (
-        format_table,
-        metrics_from,
-        parity_file_name,
-        parity_plot,
-        predict_graphs,
-        predict_structures,
-        with_config_types,
-        write_predictions,
-    )
+    from eqpot.train.evaluate import evaluate_run, format_table, run_label_keys
 
-    pot = load_potential(args.checkpoint, args.which, dtype=args.dtype)
-    record = read_model_file(Path(args.checkpoint))
-    keys = _eval_label_keys(args)
-    files = {spec: load_structures(spec, "test", args.data_dir, keys) for spec in args.files}
-    structure_sets = files
-    if args.by_config_type:
-        structure_sets = {
-            name: part
-            for spec, structures in structure_sets.items()
-            for name, part in with_config_types(spec, structures).items()
-        }
-    sets = {
-        name: graphs_from_structures(structures, record["r_max"], record["statistics"]["type_map"])
-        for name, structures in structure_sets.items()
-    }
-    # shapes shared by all files: each compiles once
-    budgets = bucket_budgets([g for graphs in sets.values() for g in graphs], args.batch_size)
-    rows = {}
-    for spec, graphs in sets.items():
-        values = predict_graphs(pot, None, graphs, args.batch_size, budgets)
-        rows[spec] = metrics_from(values)
-        if args.plots and (values["e_ref"].size or values["f_ref"].size):  # labelled
-            parity_plot(values, spec, Path(args.plots) / parity_file_name(spec))
+    rows = evaluate_run(
+        args.checkpoint,
+        args.files,
+        which=args.which,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        data_dir=args.data_dir,
+        keys=_label_keys(args, run_label_keys(args.checkpoint)),
+        by_config_type=args.by_config_type,
+        plots=args.plots,
+        output=args.output,
+    )
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.output:
-        structures = [atoms for spec in args.files for atoms in files[spec]]
-        graphs = [g for spec in args.files for g in sets[spec]]
-        predictions = predict_structures(pot, graphs, args.batch_size, budgets)
-        write_predictions(structures, predictions, Path(args.output))
-        print(f"predictions of {len(structures)} structures written to {args.output}")
+        print(f"predictions of each structure written to {args.output}")
     return 0
-
-
-def _eval_label_keys(args: argparse.Namespace):
-    """The label keys given on the command line, else the ones the run was trained with."""
-    from pathlib import Path
-
-    from eqpot.train import load_config
-    from eqpot.train.data import label_keys
-
-    saved = Path(args.checkpoint) / "config.yaml"
-    return _label_keys(args, label_keys(load_config(saved if saved.is_file() else None)))
 
 
 def _label_keys(args: argparse.Namespace, base=None):

@@ -7,7 +7,7 @@ EMA, checkpoints, the training loop, evaluation and the quickstart.
 
 from eqpot.train.checkpoint import load_potential
 from eqpot.train.config import ConfigError, TrainConfig, load_config
-from eqpot.train.evaluate import evaluate
+from eqpot.train.evaluate import evaluate, evaluate_run
 from eqpot.train.losses import weighted_loss
 from eqpot.train.trainer import Result, TrainingDivergedError, fit
 
@@ -17,6 +17,7 @@ __all__ = [
     "TrainConfig",
     "TrainingDivergedError",
     "evaluate",
+    "evaluate_run",
     "fit",
     "load_config",
     "load_potential",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eqpot.datasets import labels
-from eqpot.graph import Budget, Graph, GraphData, iterate_batches
+from eqpot.datasets import LabelKeys, labels
+from eqpot.graph import Budget, Graph, GraphData, bucket_budgets, iterate_batches
 from eqpot.models import Potential
 from eqpot.models.predict import Predictions
 from eqpot.train.epoch_log import read_rows
@@ -142,6 +142,66 @@ def metrics_from(values: dict) -> dict[str, float]:
 
 def evaluate(pot: Potential, params, graphs: Sequence[GraphData], batch_size: int = 10) -> dict:
     return metrics_from(predict_graphs(pot, params, graphs, batch_size))
+
+
+def run_label_keys(run_dir: str | os.PathLike) -> LabelKeys:
+    """The label keys a run was trained with (``energy_key`` etc. of its ``config.yaml``)."""
+    from eqpot.train.config import load_config
+    from eqpot.train.data import label_keys
+
+    saved = Path(run_dir) / "config.yaml"
+    return label_keys(load_config(saved if saved.is_file() else None))
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike,
+    specs: Sequence[str],
+    *,
+    which: str = "best",
+    dtype: str | None = None,
+    batch_size: int = 10,
+    data_dir: str | None = None,
+    keys: LabelKeys | None = None,
+    by_config_type: bool = False,
+    plots: str | os.PathLike | None = None,
+    output: str | os.PathLike | None = None,
+) -> dict[str, dict]:
+    """``eqpot eval`` from Python: the metrics of a run's checkpoint on each file or dataset
+    of ``specs`` (rows as :func:`metrics_from`), and with ``by_config_type`` on each
+    ``config_type`` of each. Labels are read under ``keys`` (default: the run's);
+    ``plots`` receives a parity plot per labelled set; ``output`` the predictions of every
+    structure (:func:`write_predictions`). All sets share padded shapes: each compiles once."""
+    from eqpot.train.checkpoint import load_potential, read_model_file
+    from eqpot.train.data import graphs_from_structures, load_structures
+
+    pot = load_potential(run_dir, which, dtype=dtype)
+    record = read_model_file(Path(run_dir))
+    keys = keys or run_label_keys(run_dir)
+    files = {spec: load_structures(spec, "test", data_dir, keys) for spec in specs}
+    structure_sets = files
+    if by_config_type:
+        structure_sets = {
+            name: part
+            for spec, structures in files.items()
+            for name, part in with_config_types(spec, structures).items()
+        }
+    type_map = record["statistics"]["type_map"]
+    sets = {
+        name: graphs_from_structures(structures, record["r_max"], type_map)
+        for name, structures in structure_sets.items()
+    }
+    budgets = bucket_budgets([g for graphs in sets.values() for g in graphs], batch_size)
+    rows = {}
+    for name, graphs in sets.items():
+        values = predict_graphs(pot, None, graphs, batch_size, budgets)
+        rows[name] = metrics_from(values)
+        if plots is not None and (values["e_ref"].size or values["f_ref"].size):  # labelled
+            parity_plot(values, name, Path(plots) / parity_file_name(name))
+    if output is not None:
+        graphs = [g for spec in specs for g in sets[spec]]
+        predictions = predict_structures(pot, graphs, batch_size, budgets)
+        write_predictions([a for spec in specs for a in files[spec]], predictions, Path(output))
+    return rows
 
 
 def format_table(rows: dict[str, dict]) -> str:
