@@ -63,7 +63,7 @@ def main() -> None:
     config = load_config(args.config, [f"run_dir={run_dir}", "progress=false", *args.overrides])
     jax.config.update("jax_enable_x64", config.dtype == "float64")
     data = prepare(config)
-    trainer = Trainer(config, Path(run_dir), data)
+    trainer = Trainer(config, Path(run_dir), data)  # a new run: no base model
     state = trainer.initial()
     batch = next(
         iter(iterate_batches(data.train, config.batch_size, seed=0, budgets=trainer.budgets))

@@ -7,7 +7,8 @@ model needs (MACE's data preparation):
   out of the training file: they give isolated-atom energies, not training targets;
 * a seeded train/validation split unless a validation file is given;
 * each structure's loss weight: its ``config_weight`` times ``config_type_weights[type]``;
-* when fine-tuning (``foundation_model``), the foundation run's type map and statistics;
+* when resuming or fine-tuning (``foundation_model``), the type map and statistics of the
+  run continued;
   otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
   (``"average"``: least squares over the training set; ``"isolated"``: the registered
   dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
@@ -138,14 +139,13 @@ def _e0s(
     return e0s
 
 
-def foundation_statistics(config: TrainConfig, structures: list[ase.Atoms]) -> Statistics:
-    """The statistics of the run ``config.foundation_model`` after checking that ``config``
-    describes the same model: its ``model``, ``r_max`` and every ``model_config`` key set
-    must equal the foundation's, and its data may hold only the foundation's elements."""
-    from eqpot.train.checkpoint import read_model_file
-
-    record = read_model_file(config.foundation_model)
-    where = f"foundation_model {config.foundation_model}"
+def statistics_from_record(
+    config: TrainConfig, base: tuple[str, dict], structures: list[ase.Atoms]
+) -> Statistics:
+    """The statistics of ``base`` = ``(where, model record)``, the model a run continues,
+    after checking that ``config`` describes that model: its ``model``, ``r_max`` and every
+    ``model_config`` key set equal the record's, and the data holds only its elements."""
+    where, record = base
     differences = [
         f"{key}: {mine!r} here, {theirs!r} there"
         for key, mine, theirs in [
@@ -177,7 +177,10 @@ def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> Non
         )
 
 
-def prepare(config: TrainConfig) -> PreparedData:
+def prepare(config: TrainConfig, base: tuple[str, dict] | None = None) -> PreparedData:
+    """Graphs and statistics for ``config``. ``base`` = ``(where, model record)`` of the
+    model the run continues (its own when resumed, the foundation's when fine-tuning): its
+    statistics are kept (:func:`statistics_from_record`) instead of fitted to the data."""
     keys = label_keys(config)
     structures = load_structures(config.train_file, config.train_split, config.data_dir, keys)
     structures, isolated = split_isolated_atoms(structures)
@@ -193,8 +196,8 @@ def prepare(config: TrainConfig) -> PreparedData:
     if not train:
         raise ConfigError(f"train_file {config.train_file!r}: no training structures")
     weights = config.config_type_weights
-    if config.foundation_model:
-        statistics = foundation_statistics(config, structures + valid)
+    if base is not None:
+        statistics = statistics_from_record(config, base, structures + valid)
         train_graphs = graphs_from_structures(train, config.r_max, statistics.type_map, weights)
     else:
         type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})

@@ -55,11 +55,21 @@ class Result:
     epochs: int
 
 
-def _model_record(config: TrainConfig, data: PreparedData) -> dict:
+def base_record(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[str, dict] | None:
+    """``(where, model record)`` of the model a run continues: its own when resumed (so a
+    fine-tuned run resumes without its foundation), the foundation's when fine-tuning."""
+    if resume and (run_dir / checkpoint.MODEL_FILE).is_file():
+        return f"the resumed run {run_dir}", checkpoint.read_model_file(run_dir)
+    if config.foundation_model:
+        where = f"foundation_model {config.foundation_model}"
+        return where, checkpoint.read_model_file(Path(config.foundation_model))
+    return None
+
+
+def _model_record(config: TrainConfig, data: PreparedData, base: tuple[str, dict] | None) -> dict:
     model_config = dict(config.model_config)
-    if config.foundation_model:  # the foundation's keys; data.prepare checked these agree
-        foundation = checkpoint.read_model_file(Path(config.foundation_model))
-        model_config = {**foundation["model_config"], **model_config}
+    if base is not None:  # the continued model's keys; data.prepare checked these agree
+        model_config = {**base[1]["model_config"], **model_config}
     return dict(
         model=config.model,
         model_config=model_config,
@@ -71,9 +81,15 @@ def _model_record(config: TrainConfig, data: PreparedData) -> dict:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, run_dir: Path, data: PreparedData):
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        data: PreparedData,
+        base: tuple[str, dict] | None = None,
+    ):
         self.config, self.run_dir, self.data = config, run_dir, data
-        self.record = _model_record(config, data)
+        self.record = _model_record(config, data, base)
         self.pot: Potential = checkpoint.build_from_record(self.record)
         self.optimizer = make_optimizer(config)
         self.schedule = Schedule(config)
@@ -116,11 +132,13 @@ class Trainer:
     # -- loop --------------------------------------------------------------------------
     def initial(self) -> dict:
         """A new run's state: fresh weights, or the foundation model's when fine-tuning."""
-        params = self.template
-        if self.config.foundation_model:
-            c = self.config
-            pot = checkpoint.load_potential(c.foundation_model, c.foundation_which, c.dtype)
-            params = nnx.to_pure_dict(pot.params)
+        if not self.config.foundation_model:
+            return self._state_from(self.template)
+        c = self.config
+        pot = checkpoint.load_potential(c.foundation_model, c.foundation_which, c.dtype)
+        return self._state_from(nnx.to_pure_dict(pot.params))
+
+    def _state_from(self, params: dict) -> dict:
         return dict(
             params=params,
             ema=params if self.config.ema_decay is not None else None,
@@ -181,7 +199,7 @@ class Trainer:
         checkpoint.save(mgr, state["meta"]["epoch"], weights, train, state["meta"])
 
     def restore_last(self) -> dict:
-        state = self.initial()
+        state = self._state_from(self.template)  # the shapes to restore into
         weights = {"params": self.template}
         if state["ema"] is not None:
             weights["ema"] = self.template
@@ -357,9 +375,10 @@ def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
 
 
 def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
-    data = prepare(config)
+    base = base_record(config, run_dir, resume)
+    data = prepare(config, base)
     save_config(config, run_dir / "config.yaml")
-    trainer = Trainer(config, run_dir, data)
+    trainer = Trainer(config, run_dir, data, base)
     checkpoint.write_model_file(run_dir, trainer.record)
     log(trainer.pot.summary())
     log(

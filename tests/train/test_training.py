@@ -243,7 +243,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     import ase
 
     from eqpot.train.config import ConfigError
-    from eqpot.train.data import foundation_statistics
+    from eqpot.train.data import statistics_from_record
 
     base = fit(_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
     frozen = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
@@ -257,12 +257,17 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
             continue
         for key in ("rmse_e_per_atom", "rmse_f"):
             assert tuned.metrics[split][key] == pytest.approx(values[key], rel=1e-9), (split, key)
-    record = json.loads((tuned.run_dir / "model.json").read_text())
+    tuned_record = json.loads((tuned.run_dir / "model.json").read_text())
     assert (
-        record["statistics"] == json.loads((base.run_dir / "model.json").read_text())["statistics"]
+        tuned_record["statistics"]
+        == json.loads((base.run_dir / "model.json").read_text())["statistics"]
     )
     other = _config(tmp_path, data, "other", [*frozen, "model_config.num_channels=8"])
     with pytest.raises(ConfigError, match=r"another model; model_config.num_channels: 8 here, 4"):
         fit(other, log=lambda *a: None)
     with pytest.raises(ConfigError, match=r"knows the atomic numbers \[29\].*also has \[1\]"):
-        foundation_statistics(config, [ase.Atoms("H")])
+        statistics_from_record(config, ("here", tuned_record), [ase.Atoms("H")])
+    # a fine-tuned run resumes from its own model record: its foundation may have moved
+    base.run_dir.rename(tmp_path / "moved")
+    longer = _config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
+    assert fit(longer, resume=True, log=lambda *a: None).epochs == 2
