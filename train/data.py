@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import ase
 
@@ -52,6 +53,14 @@ class PreparedData:
 
 
 ISOLATED_ATOM = "IsolatedAtom"
+
+
+class BaseModel(NamedTuple):
+    """The model a run continues (its own when resumed, the foundation's when fine-tuning):
+    ``where`` names it in errors; ``record`` is its ``model.json``."""
+
+    where: str
+    record: dict
 
 
 def label_keys(config: TrainConfig) -> LabelKeys:
@@ -140,11 +149,11 @@ def _e0s(
 
 
 def statistics_from_record(
-    config: TrainConfig, base: tuple[str, dict], structures: list[ase.Atoms]
+    config: TrainConfig, base: BaseModel, structures: list[ase.Atoms]
 ) -> Statistics:
-    """The statistics of ``base`` = ``(where, model record)``, the model a run continues,
-    after checking that ``config`` describes that model: its ``model``, ``r_max`` and every
-    ``model_config`` key set equal the record's, and the data holds only its elements."""
+    """The statistics of ``base``, the model a run continues, after checking that
+    ``config`` describes that model: its ``model``, ``r_max`` and every ``model_config`` key
+    set equal the record's, and the data holds only its elements."""
     where, record = base
     differences = [
         f"{key}: {mine!r} here, {theirs!r} there"
@@ -177,10 +186,9 @@ def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> Non
         )
 
 
-def prepare(config: TrainConfig, base: tuple[str, dict] | None = None) -> PreparedData:
-    """Graphs and statistics for ``config``. ``base`` = ``(where, model record)`` of the
-    model the run continues (its own when resumed, the foundation's when fine-tuning): its
-    statistics are kept (:func:`statistics_from_record`) instead of fitted to the data."""
+def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
+    """Graphs and statistics for ``config``. With ``base``, the model the run continues,
+    its statistics are kept (:func:`statistics_from_record`) instead of fitted to the data."""
     keys = label_keys(config)
     structures = load_structures(config.train_file, config.train_split, config.data_dir, keys)
     structures, isolated = split_isolated_atoms(structures)

@@ -30,7 +30,7 @@ from eqpot.graph import bucket_budgets, iterate_batches, prefetch
 from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
-from eqpot.train.data import PreparedData, prepare
+from eqpot.train.data import BaseModel, PreparedData, prepare
 from eqpot.train.epoch_log import EpochLog, append_text
 from eqpot.train.evaluate import (
     collect,
@@ -55,21 +55,21 @@ class Result:
     epochs: int
 
 
-def base_record(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[str, dict] | None:
-    """``(where, model record)`` of the model a run continues: its own when resumed (so a
+def base_model(config: TrainConfig, run_dir: Path, resume: bool) -> BaseModel | None:
+    """The model a run continues: its own when resumed (so a
     fine-tuned run resumes without its foundation), the foundation's when fine-tuning."""
     if resume and (run_dir / checkpoint.MODEL_FILE).is_file():
-        return f"the resumed run {run_dir}", checkpoint.read_model_file(run_dir)
+        return BaseModel(f"the resumed run {run_dir}", checkpoint.read_model_file(run_dir))
     if config.foundation_model:
         where = f"foundation_model {config.foundation_model}"
-        return where, checkpoint.read_model_file(Path(config.foundation_model))
+        return BaseModel(where, checkpoint.read_model_file(Path(config.foundation_model)))
     return None
 
 
-def _model_record(config: TrainConfig, data: PreparedData, base: tuple[str, dict] | None) -> dict:
+def _model_record(config: TrainConfig, data: PreparedData, base: BaseModel | None) -> dict:
     model_config = dict(config.model_config)
     if base is not None:  # the continued model's keys; data.prepare checked these agree
-        model_config = {**base[1]["model_config"], **model_config}
+        model_config = {**base.record["model_config"], **model_config}
     return dict(
         model=config.model,
         model_config=model_config,
@@ -86,7 +86,7 @@ class Trainer:
         config: TrainConfig,
         run_dir: Path,
         data: PreparedData,
-        base: tuple[str, dict] | None = None,
+        base: BaseModel | None = None,
     ):
         self.config, self.run_dir, self.data = config, run_dir, data
         self.record = _model_record(config, data, base)
@@ -375,7 +375,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
 
 
 def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
-    base = base_record(config, run_dir, resume)
+    base = base_model(config, run_dir, resume)
     data = prepare(config, base)
     save_config(config, run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, data, base)

@@ -243,7 +243,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     import ase
 
     from eqpot.train.config import ConfigError
-    from eqpot.train.data import statistics_from_record
+    from eqpot.train.data import BaseModel, statistics_from_record
 
     base = fit(_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
     frozen = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
@@ -266,7 +266,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     with pytest.raises(ConfigError, match=r"another model; model_config.num_channels: 8 here, 4"):
         fit(other, log=lambda *a: None)
     with pytest.raises(ConfigError, match=r"knows the atomic numbers \[29\].*also has \[1\]"):
-        statistics_from_record(config, ("here", tuned_record), [ase.Atoms("H")])
+        statistics_from_record(config, BaseModel("here", tuned_record), [ase.Atoms("H")])
     # a fine-tuned run resumes from its own model record: its foundation may have moved
     base.run_dir.rename(tmp_path / "moved")
     longer = _config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
