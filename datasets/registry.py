@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 import ase
+
+from eqpot.atomic_write import atomic_write
 
 from .readers import DEFAULT_KEYS, DataError, LabelKeys, load_file
 
@@ -232,15 +233,10 @@ def fetch(
         if path.exists() and (expected is None or sha256(path) == expected):
             continue
         url = f"{base_url.rstrip('/')}/{filename}" if base_url else entry.urls[filename]
-        fd, tmp = tempfile.mkstemp(dir=target, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+        with atomic_write(path) as tmp:  # a failed or corrupt download leaves nothing
+            with open(tmp, "wb") as out, urllib.request.urlopen(url) as response:
                 out.write(response.read())
-            got = sha256(Path(tmp))
+            got = sha256(tmp)
             if filename in entry.sha256 and got != entry.sha256[filename]:
                 raise DataError(f"{url}: sha256 {got} does not match {entry.sha256[filename]}")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     return target

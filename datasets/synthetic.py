@@ -31,6 +31,8 @@ from ase.calculators.emt import EMT
 from ase.md import velocitydistribution
 from ase.md.langevin import Langevin
 
+from eqpot.atomic_write import atomic_write
+
 # ASE >= 3.27 names it thermalize_momenta; older releases MaxwellBoltzmannDistribution
 thermalize = (
     getattr(velocitydistribution, "thermalize_momenta", None)
@@ -142,12 +144,10 @@ def generate(
 
 
 def write_dataset(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> Path:
-    """Write ``frames`` to extended XYZ atomically (a temporary file, then rename)."""
+    """Write ``frames`` to extended XYZ atomically (:func:`eqpot.atomic_write.atomic_write`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    ase.io.write(tmp, list(frames), format="extxyz")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        ase.io.write(tmp, list(frames), format="extxyz")
     return path
 
 

@@ -27,15 +27,15 @@ import orbax.checkpoint as ocp
 from flax import nnx
 
 from eqpot import models
+from eqpot.atomic_write import atomic_write
 
 MODEL_FILE = "model.json"
 
 
 def write_model_file(run_dir: Path, record: dict) -> None:
     """``record``: model, model_config, statistics, r_max, dtype, ema (bool)."""
-    tmp = run_dir / (MODEL_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(run_dir / MODEL_FILE)
+    with atomic_write(run_dir / MODEL_FILE) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
 
 
 def read_model_file(run_dir: Path) -> dict:

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from eqpot.atomic_write import atomic_write
+
 
 class ConfigError(ValueError):
     """A configuration problem, naming the key and where it came from."""
@@ -236,4 +238,5 @@ def to_dict(config: TrainConfig) -> dict:
 
 
 def save_config(config: TrainConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    with atomic_write(path) as tmp:  # a resume reads it back: never half written
+        tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import time
 from pathlib import Path
+
+from eqpot.atomic_write import atomic_write
 
 FIELDS = [
     "epoch",
@@ -64,12 +65,10 @@ def read_rows(path: Path) -> list[dict]:
 
 def _keep_epochs_up_to(path: Path, last_epoch: int) -> None:
     rows = [r for r in read_rows(path) if int(r["epoch"]) <= last_epoch]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)  # atomic: a kill here leaves the old or the new file, never half
 
 
 class EpochLog:

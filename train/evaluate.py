@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eqpot.atomic_write import atomic_write
 from eqpot.datasets import LabelKeys, labels
 from eqpot.graph import Budget, Graph, GraphData, bucket_budgets, iterate_batches
 from eqpot.models import Potential
@@ -92,10 +93,8 @@ def write_predictions(structures: Sequence, predictions: Sequence[dict], path: P
         if atoms.pbc.all():
             frame.info[f"{PREDICTION_PREFIX}stress"] = full_3x3_to_voigt_6_stress(pred["stress"])
         frames.append(frame)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    ase.io.write(tmp, frames, format="extxyz")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        ase.io.write(tmp, frames, format="extxyz")
 
 
 def with_config_types(name: str, structures: Sequence) -> dict[str, list]:

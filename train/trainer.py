@@ -26,6 +26,7 @@ import numpy as np
 from flax import nnx
 from tqdm.auto import tqdm
 
+from eqpot.atomic_write import atomic_write
 from eqpot.graph import bucket_budgets, iterate_batches, prefetch
 from eqpot.models import Potential
 from eqpot.train import checkpoint
@@ -393,6 +394,7 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
         log(f"resuming {run_dir} after epoch {state['meta']['epoch']}")
     state = trainer.run(state)
     metrics = trainer.final_evaluation()
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    with atomic_write(run_dir / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=1))
     log(format_table(metrics))
     return Result(run_dir, metrics, state["meta"]["epoch"])

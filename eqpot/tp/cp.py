@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import e3nn_jax as e3nn
@@ -33,6 +32,7 @@ import numpy as np
 import platformdirs
 
 from eqpot import kernels, so3
+from eqpot.atomic_write import atomic_write
 from eqpot.tp.base import (
     Coupling,
     TensorProduct,
@@ -123,15 +123,8 @@ def _load_or_fit(m: np.ndarray, rank: int, seed: int, directory: Path):
         with np.load(path) as data:
             return data["a"], data["b"], data["c"]
     a, b, c = fit_cp(m, rank, seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, a=a, b=b, c=c)
-        os.replace(tmp, path)  # atomic: readers never see a partial file
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path) as tmp:  # concurrent readers never see a partial file
+        np.savez(tmp, a=a, b=b, c=c)
     return a, b, c
 
 
