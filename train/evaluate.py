@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,41 +23,48 @@ from eqpot.models.predict import Predictions
 from eqpot.train.epoch_log import read_rows
 
 
-def collect(predict: Callable[[Graph], Predictions], batches: Iterable[Graph]) -> dict:
-    """Reference and predicted values of the real graphs and atoms of ``batches``, as NumPy
-    arrays concatenated in order; ``predict(batch)`` gives the predictions of one batch."""
-    out = {k: [] for k in ("e_ref", "e_pred", "n_atoms", "f_ref", "f_pred", "s_ref", "s_pred")}
-    for batch in batches:
-        pred = predict(batch)
-        real = np.asarray(batch.graph_mask)
-        n_node = np.asarray(batch.n_node)[real]
-        has_e = np.asarray(batch.has_energy)[real]
-        out["e_ref"].append(np.asarray(batch.energy)[real][has_e])
-        out["e_pred"].append(np.asarray(pred.energy)[real][has_e])
-        out["n_atoms"].append(n_node[has_e])
-        node_ok = (
-            np.asarray(batch.node_mask) & np.asarray(batch.has_forces)[np.asarray(batch.node_graph)]
+class StructurePrediction(NamedTuple):
+    """One structure's predictions and its labels (``None`` where it has none): energy
+    (eV), forces ``(n, 3)`` (eV/Å), stress ``(3, 3)`` (eV/Å^3)."""
+
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray
+    ref_energy: float | None
+    ref_forces: np.ndarray | None
+    ref_stress: np.ndarray | None
+
+
+def split_batch(batch: Graph, pred: Predictions) -> list[StructurePrediction]:
+    """The real graphs of a padded ``batch`` and their predictions ``pred``, in batch order."""
+    b = {k: np.asarray(getattr(batch, k)) for k in _BATCH_FIELDS}
+    energy, forces, stress = (np.asarray(a) for a in (pred.energy, pred.forces, pred.stress))
+    out = []
+    for g in np.flatnonzero(b["graph_mask"]):
+        nodes = b["node_mask"] & (b["node_graph"] == g)
+        out.append(
+            StructurePrediction(
+                float(energy[g]),
+                forces[nodes],
+                stress[g],
+                float(b["energy"][g]) if b["has_energy"][g] else None,
+                b["forces"][nodes] if b["has_forces"][g] else None,
+                b["stress"][g] if b["has_stress"][g] else None,
+            )
         )
-        out["f_ref"].append(np.asarray(batch.forces)[node_ok].ravel())
-        out["f_pred"].append(np.asarray(pred.forces)[node_ok].ravel())
-        has_s = real & np.asarray(batch.has_stress)
-        out["s_ref"].append(np.asarray(batch.stress)[has_s].ravel())
-        out["s_pred"].append(np.asarray(pred.stress)[has_s].ravel())
-    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+    return out
 
 
-def predict_graphs(
-    pot: Potential,
-    params,
-    graphs: Sequence[GraphData],
-    batch_size: int,
-    budgets: Sequence[Budget] | None = None,
-) -> dict:
-    """:func:`collect` over ``graphs`` in batches of ``batch_size`` (padded to ``budgets``)."""
-    return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
+_BATCH_FIELDS = ("graph_mask", "node_mask", "node_graph", "energy", "forces", "stress")
+_BATCH_FIELDS += ("has_energy", "has_forces", "has_stress")
 
 
-PREDICTION_PREFIX = "eqpot_"  # mace-torch's eval writes MACE_energy, MACE_forces, MACE_stress
+def collect(
+    predict: Callable[[Graph], Predictions], batches: Iterable[Graph]
+) -> list[StructurePrediction]:
+    """The predictions and labels of every real graph of ``batches``, in order;
+    ``predict(batch)`` gives the predictions of one batch."""
+    return [s for batch in batches for s in split_batch(batch, predict(batch))]
 
 
 def predict_structures(
@@ -64,21 +72,42 @@ def predict_structures(
     graphs: Sequence[GraphData],
     batch_size: int,
     budgets: Sequence[Budget] | None = None,
-) -> list[dict]:
-    """Each graph's predictions, in the order of ``graphs`` and labelled or not:
-    ``energy`` (eV), ``forces`` ``(n, 3)`` (eV/Å) and ``stress`` ``(3, 3)`` (eV/Å^3)."""
-    out = []
-    for batch in iterate_batches(graphs, batch_size, budgets=budgets):
-        pred = pot(batch, None)
-        energy, forces, stress = (np.asarray(a) for a in (pred.energy, pred.forces, pred.stress))
-        node_graph, node_mask = np.asarray(batch.node_graph), np.asarray(batch.node_mask)
-        for g in np.flatnonzero(np.asarray(batch.graph_mask)):
-            nodes = node_mask & (node_graph == g)
-            out.append({"energy": float(energy[g]), "forces": forces[nodes], "stress": stress[g]})
-    return out
+    params=None,
+) -> list[StructurePrediction]:
+    """:func:`collect` over ``graphs`` (labelled or not) in batches of ``batch_size``,
+    padded to ``budgets``, with ``params`` (default: the potential's own)."""
+    return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
 
 
-def write_predictions(structures: Sequence, predictions: Sequence[dict], path: Path) -> None:
+def error_values(structures: Iterable[StructurePrediction]) -> dict:
+    """The labelled values of ``structures`` as flat arrays for :func:`metrics_from` and the
+    parity plots: ``e_ref``/``e_pred``/``n_atoms`` per structure with an energy,
+    ``f_ref``/``f_pred`` per force component, ``s_ref``/``s_pred`` per stress component."""
+    structures = list(structures)
+    e = [s for s in structures if s.ref_energy is not None]
+    f = [s for s in structures if s.ref_forces is not None]
+    st = [s for s in structures if s.ref_stress is not None]
+
+    def flat(arrays) -> np.ndarray:
+        return np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
+
+    return {
+        "e_ref": np.array([s.ref_energy for s in e], np.float64),
+        "e_pred": np.array([s.energy for s in e], np.float64),
+        "n_atoms": np.array([len(s.forces) for s in e], np.int64),
+        "f_ref": flat([s.ref_forces for s in f]),
+        "f_pred": flat([s.forces for s in f]),
+        "s_ref": flat([s.ref_stress for s in st]),
+        "s_pred": flat([s.stress for s in st]),
+    }
+
+
+PREDICTION_PREFIX = "eqpot_"  # mace-torch's eval writes MACE_energy, MACE_forces, MACE_stress
+
+
+def write_predictions(
+    structures: Sequence, predictions: Sequence[StructurePrediction], path: Path
+) -> None:
     """``structures`` with their predictions as ``eqpot_energy`` (info), ``eqpot_forces``
     (arrays) and, for periodic structures, ``eqpot_stress`` (info, Voigt, ASE's sign) in
     extended XYZ; the reference labels stay as ``REF_*``. Written atomically."""
@@ -88,22 +117,22 @@ def write_predictions(structures: Sequence, predictions: Sequence[dict], path: P
     frames = []
     for atoms, pred in zip(structures, predictions, strict=True):
         frame = atoms.copy()
-        frame.info[f"{PREDICTION_PREFIX}energy"] = pred["energy"]
-        frame.arrays[f"{PREDICTION_PREFIX}forces"] = np.asarray(pred["forces"], np.float64)
+        frame.info[f"{PREDICTION_PREFIX}energy"] = pred.energy
+        frame.arrays[f"{PREDICTION_PREFIX}forces"] = np.asarray(pred.forces, np.float64)
         if atoms.pbc.all():
-            frame.info[f"{PREDICTION_PREFIX}stress"] = full_3x3_to_voigt_6_stress(pred["stress"])
+            frame.info[f"{PREDICTION_PREFIX}stress"] = full_3x3_to_voigt_6_stress(pred.stress)
         frames.append(frame)
     with atomic_write(path) as tmp:
         ase.io.write(tmp, frames, format="extxyz")
 
 
-def with_config_types(name: str, structures: Sequence) -> dict[str, list]:
-    """``{name: structures}``, plus ``{"name [TYPE]": part}`` for each ``config_type`` in
-    the structures' ``info`` when there are several (MACE's per-config-type error table)."""
-    parts: dict[str, list] = {}
-    for atoms in structures:
-        parts.setdefault(str(labels(atoms)["config_type"]), []).append(atoms)
-    out = {name: list(structures)}
+def config_type_parts(name: str, structures: Sequence) -> dict[str, list[int]]:
+    """``{name: every index}``, plus ``{"name [TYPE]": indices}`` for each ``config_type``
+    in the structures' ``info`` when there are several (MACE's per-config-type error table)."""
+    parts: dict[str, list[int]] = {}
+    for i, atoms in enumerate(structures):
+        parts.setdefault(str(labels(atoms)["config_type"]), []).append(i)
+    out = {name: list(range(len(structures)))}
     if len(parts) > 1:
         out.update({f"{name} [{kind}]": part for kind, part in sorted(parts.items())})
     return out
@@ -140,7 +169,8 @@ def metrics_from(values: dict) -> dict[str, float]:
 
 
 def evaluate(pot: Potential, params, graphs: Sequence[GraphData], batch_size: int = 10) -> dict:
-    return metrics_from(predict_graphs(pot, params, graphs, batch_size))
+    """The metrics (:func:`metrics_from`) of ``pot`` with ``params`` on labelled ``graphs``."""
+    return metrics_from(error_values(predict_structures(pot, graphs, batch_size, params=params)))
 
 
 def run_label_keys(run_dir: str | os.PathLike) -> LabelKeys:
@@ -169,7 +199,8 @@ def evaluate_run(
     of ``specs`` (rows as :func:`metrics_from`), and with ``by_config_type`` on each
     ``config_type`` of each. Labels are read under ``keys`` (default: the run's);
     ``plots`` receives a parity plot per labelled set; ``output`` the predictions of every
-    structure (:func:`write_predictions`). All sets share padded shapes: each compiles once."""
+    structure (:func:`write_predictions`). Each structure is predicted once, and all sets
+    share padded shapes: each shape compiles once."""
     from eqpot.train.checkpoint import load_potential, read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
 
@@ -177,29 +208,29 @@ def evaluate_run(
     record = read_model_file(Path(run_dir))
     keys = keys or run_label_keys(run_dir)
     files = {spec: load_structures(spec, "test", data_dir, keys) for spec in specs}
-    structure_sets = files
-    if by_config_type:
-        structure_sets = {
-            name: part
-            for spec, structures in files.items()
-            for name, part in with_config_types(spec, structures).items()
-        }
     type_map = record["statistics"]["type_map"]
-    sets = {
-        name: graphs_from_structures(structures, record["r_max"], type_map)
-        for name, structures in structure_sets.items()
+    graphs = {
+        spec: graphs_from_structures(structures, record["r_max"], type_map)
+        for spec, structures in files.items()
     }
-    budgets = bucket_budgets([g for graphs in sets.values() for g in graphs], batch_size)
-    rows = {}
-    for name, graphs in sets.items():
-        values = predict_graphs(pot, None, graphs, batch_size, budgets)
-        rows[name] = metrics_from(values)
-        if plots is not None and (values["e_ref"].size or values["f_ref"].size):  # labelled
-            parity_plot(values, name, Path(plots) / parity_file_name(name))
+    budgets = bucket_budgets([g for gs in graphs.values() for g in gs], batch_size)
+    rows, predictions = {}, {}
+    for spec, structures in files.items():
+        predictions[spec] = predict_structures(pot, graphs[spec], batch_size, budgets)
+        parts = {spec: range(len(structures))}
+        if by_config_type:
+            parts = config_type_parts(spec, structures)
+        for name, indices in parts.items():
+            values = error_values(predictions[spec][i] for i in indices)
+            rows[name] = metrics_from(values)
+            if plots is not None and (values["e_ref"].size or values["f_ref"].size):  # labelled
+                parity_plot(values, name, Path(plots) / parity_file_name(name))
     if output is not None:
-        graphs = [g for spec in specs for g in sets[spec]]
-        predictions = predict_structures(pot, graphs, batch_size, budgets)
-        write_predictions([a for spec in specs for a in files[spec]], predictions, Path(output))
+        write_predictions(
+            [a for structures in files.values() for a in structures],
+            [p for spec_predictions in predictions.values() for p in spec_predictions],
+            Path(output),
+        )
     return rows
 
 

@@ -35,6 +35,7 @@ from eqpot.train.data import BaseModel, PreparedData, prepare
 from eqpot.train.epoch_log import EpochLog, append_text
 from eqpot.train.evaluate import (
     collect,
+    error_values,
     format_table,
     learning_curve_plot,
     metrics_from,
@@ -179,7 +180,7 @@ class Trainer:
             sizes.append(int(np.asarray(batch.graph_mask).sum()))
             return pred
 
-        values = collect(predict, self._eval_batches(self.data.valid))
+        values = error_values(collect(predict, self._eval_batches(self.data.valid)))
         return float(np.average(losses, weights=sizes)), metrics_from(values)
 
     def _eval_batches(self, graphs):
@@ -333,8 +334,8 @@ class Trainer:
         for name, graphs in sets.items():
             if not graphs:
                 continue
-            values = collect(
-                lambda b: self.eval_fn(pure, b, weights)[1], self._eval_batches(graphs)
+            values = error_values(
+                collect(lambda b: self.eval_fn(pure, b, weights)[1], self._eval_batches(graphs))
             )
             results[name] = metrics_from(values)
             title = f"{self.config.name}: {name}"
