@@ -86,7 +86,7 @@ class TrainConfig:
     num_buckets: int = 3  # padded shapes per batch size: more pad less and compile more
     max_num_epochs: int = 100
     eval_interval: int = 1
-    checkpoint_interval: int = 1  # epochs between "last" checkpoints (and always at the end)
+    checkpoint_interval: int = 1  # epochs between checkpoints of best and last (and at the end)
     patience: int | None = None  # early stopping, in evaluations
     max_time: float | None = None  # seconds of training; stops after the epoch that passes it
     progress: bool = True

@@ -4,16 +4,18 @@ Each epoch shuffles the training graphs with a seed derived from ``(seed, epoch)
 them into padded batches whose shapes come from a few buckets (one compilation per bucket;
 loss weights and learning rate are run-time values, so stage two recompiles nothing) and
 takes one optimiser step per batch. Every ``eval_interval`` epochs the EMA parameters are
-validated; the scheduler sees the validation loss; the best state is checkpointed. Each
-epoch's row goes to the run's log (:mod:`eqpot.train.epoch_log`), then the last state is
-checkpointed (every ``checkpoint_interval`` epochs, default 1), so ``fit(config,
-resume=True)`` continues exactly where a killed run stopped: same data order, optimiser,
-EMA and schedule state, and a log of exactly the restored epochs.
+validated; the scheduler sees the validation loss. Each epoch's row goes to the run's log
+(:mod:`eqpot.train.epoch_log`); every ``checkpoint_interval`` epochs (default 1, and at the
+end) the best weights since the previous checkpoint are written, then the last state, so
+``fit(config, resume=True)`` continues exactly where a killed run stopped: same data order,
+optimiser, EMA and schedule state, and a log of exactly the restored epochs. (Best before
+last: a kill between the two leaves a best that the replayed epochs write again.)
 A non-finite loss stops training (:class:`TrainingDivergedError`) without writing a checkpoint.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -255,26 +257,28 @@ class Trainer:
         )
         return dict(params=pure, ema=ema, opt_state=opt_state, meta=meta), row
 
-    def validate_epoch(self, state: dict, best) -> dict:
-        """Validate the EMA (else current) parameters with this epoch's loss weights, step
-        the scheduler, and checkpoint into ``best`` on a new lowest validation loss; the
-        validation fields of the log row."""
+    def validate_epoch(self, state: dict) -> tuple[dict, dict | None]:
+        """Validate the EMA (else current) parameters with this epoch's loss weights and
+        step the scheduler: the validation fields of the log row, and on a new lowest
+        validation loss the state to checkpoint as the best (else None)."""
         meta = state["meta"]
         weights = self.weights(self.stage_two(meta["epoch"] - 1))
         eval_params = state["ema"] if state["ema"] is not None else state["params"]
         valid_loss, m = self.validate(eval_params, weights)
         meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
+        new_best = None
         if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
             meta["best_valid"], meta["stale"] = valid_loss, 0
-            self._save(best, state, resumable=False)
+            new_best = dict(state, opt_state=None, meta=copy.deepcopy(meta))
         else:
             meta["stale"] += 1
-        return dict(
+        fields = dict(
             valid_loss=valid_loss,
             valid_rmse_e_per_atom=m.get("rmse_e_per_atom"),
             valid_rmse_f=m.get("rmse_f"),
             valid_rmse_stress=m.get("rmse_stress"),
         )
+        return fields, new_best
 
     def run(self, state: dict) -> dict:
         """Epochs from ``state``'s until ``max_num_epochs`` (or early stopping, or
@@ -283,7 +287,7 @@ class Trainer:
         last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
         best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
         log = EpochLog(self.run_dir, state["meta"]["epoch"], tensorboard=c.tensorboard)
-        started = time.perf_counter()
+        started, pending_best = time.perf_counter(), None
         bar = tqdm(
             range(state["meta"]["epoch"], c.max_num_epochs),
             initial=state["meta"]["epoch"],
@@ -295,7 +299,9 @@ class Trainer:
             state, row = self.train_epoch(state, epoch)
             final = epoch + 1 == c.max_num_epochs
             if (epoch + 1) % c.eval_interval == 0 or final:
-                row.update(self.validate_epoch(state, best))
+                fields, new_best = self.validate_epoch(state)
+                row.update(fields)
+                pending_best = new_best or pending_best
                 rmse_f = row["valid_rmse_f"]
                 bar.set_postfix(
                     loss=f"{row['train_loss']:.4g}",
@@ -307,6 +313,9 @@ class Trainer:
             )
             log.write(row)  # before the checkpoint: a resume drops rows the state lacks
             if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
+                if pending_best is not None:  # first: last's meta already counts it as best
+                    self._save(best, pending_best, resumable=False)
+                    pending_best = None
                 self._save(last, state)
             line = (
                 f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "

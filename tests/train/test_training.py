@@ -65,7 +65,12 @@ def test_quickstart_learns_forces(quickstart_run):
     assert "epoch 40/40" in (result.run_dir / "train.log").read_text()
     assert list(result.run_dir.glob("parity_*.png"))
     assert list((result.run_dir / "tensorboard").glob("events.out.tfevents.*"))
-    # best holds the weights only (it is evaluated, never resumed); last can resume
+    # best holds the weights only (it is evaluated, never resumed); last can resume.
+    # Written every 10 epochs, best is still the epoch with the lowest validation loss
+    rows = read_rows(result.run_dir / "metrics.csv")
+    lowest = min(rows, key=lambda r: float(r["valid_loss"]))["epoch"]
+    best = result.run_dir / "checkpoints" / "best"
+    assert [p.name for p in best.iterdir() if p.name.isdigit()] == [lowest]
     for which, items in (("best", {"weights", "meta"}), ("last", {"weights", "meta", "train"})):
         (step,) = [p for p in (result.run_dir / "checkpoints" / which).iterdir() if p.is_dir()]
         assert {p.name for p in step.iterdir() if p.is_dir()} == items, which
@@ -75,7 +80,10 @@ def test_quickstart_learns_forces(quickstart_run):
 
 
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
-    reference = fit(_config(tmp_path, data, "straight"), log=lambda *a: None)
+    # checkpoints every second epoch: the best weights found between two checkpoints are
+    # written with the next one, and the run is killed after the first
+    every_second = ["max_num_epochs=6", "checkpoint_interval=2"]
+    reference = fit(_config(tmp_path, data, "straight", every_second), log=lambda *a: None)
     train, test = data
     args = [
         f"train_file={train}",
@@ -83,6 +91,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
         f"run_dir={tmp_path}",
         "name=killed",
         *TINY,
+        *every_second,
     ]
     from eqpot.train.quickstart import RECIPE
 
@@ -100,7 +109,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     steps = [int(p.name) for p in last.iterdir() if p.name.isdigit()]
-    assert steps and max(steps) < 4, "the run finished before it could be killed"
+    assert steps and max(steps) < 6, "the run finished before it could be killed"
     resumed_run = subprocess.run(  # a fresh process, as after a real crash
         [
             sys.executable,
@@ -118,7 +127,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
     assert resumed_run.returncode == 0, resumed_run.stderr[-2000:]
     assert "resuming" in resumed_run.stdout
     text_log = (tmp_path / "killed" / "train.log").read_text()
-    assert "resuming" in text_log and "epoch 4/4" in text_log
+    assert "resuming" in text_log and "epoch 6/6" in text_log
     # the restored state has the signature of a new run's: one compilation per batch shape
     steps = re.findall(
         r"Compiling jit\(_step\) with global shapes and types (.*?)\. Argument", resumed_run.stderr
