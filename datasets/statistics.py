@@ -17,13 +17,20 @@ import numpy as np
 from .readers import ENERGY, FORCES, DataError
 
 
-def fit_e0s(structures: Sequence[ase.Atoms], type_map: Sequence[int]) -> dict[int, float]:
-    """Least-squares per-element reference energies (eV) from total energies."""
+def fit_e0s(
+    structures: Sequence[ase.Atoms],
+    type_map: Sequence[int],
+    targets: Sequence[float] | None = None,
+) -> dict[int, float]:
+    """Least-squares per-element reference energies (eV): ``min sum_s (T_s - sum_Z n_sZ
+    E0_Z)^2`` over the structures with an energy, where ``T_s`` is the total energy, or
+    ``targets[s]`` when given (one per structure, e.g. the energy minus a model's
+    interaction energy)."""
     rows, energies = [], []
-    for atoms in structures:
+    for i, atoms in enumerate(structures):
         if ENERGY in atoms.info:
             rows.append([np.sum(atoms.numbers == z) for z in type_map])
-            energies.append(atoms.info[ENERGY])
+            energies.append(atoms.info[ENERGY] if targets is None else targets[i])
     if not rows:
         raise DataError("no structure has an energy: cannot fit E0s")
     counts = np.array(rows, np.float64)

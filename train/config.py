@@ -50,7 +50,9 @@ class TrainConfig:
     stress_key: str | None = None
     virials_key: str | None = None
     config_type_weights: dict = dataclasses.field(default_factory=dict)
-    E0s: Any = "average"  # "average" (least squares), "isolated" or {Z: eV}
+    # "average" (least squares), "isolated" or {Z: eV}; fine-tuning: also "foundation" (its
+    # E0s) or "estimated" (fitted to the energies minus the foundation's interaction energies)
+    E0s: Any = "average"
     r_max: float = 5.0
     # model
     model: str = "mace"

@@ -7,9 +7,12 @@ model needs (MACE's data preparation):
   out of the training file: they give isolated-atom energies, not training targets;
 * a seeded train/validation split unless a validation file is given;
 * each structure's loss weight: its ``config_weight`` times ``config_type_weights[type]``;
-* when resuming or fine-tuning (``foundation_model``), the type map and statistics of the
-  run continued;
-  otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
+* when resuming, the type map and statistics of the run continued; when fine-tuning
+  (``foundation_model``), the foundation's, with ``E0s`` as mace-torch chooses them:
+  ``"foundation"`` keeps its E0s, ``"estimated"`` fits them to the reference energies minus
+  the foundation's interaction energies (for data from other reference calculations), and
+  the choices below fit them to this data (elements it lacks keep the foundation's);
+* otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
   (``"average"``: least squares over the training set; ``"isolated"``: the registered
   dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
   explicit ``{Z: eV}``), ``scale`` = RMS force component and ``shift`` = mean per-atom
@@ -57,10 +60,12 @@ ISOLATED_ATOM = "IsolatedAtom"
 
 class BaseModel(NamedTuple):
     """The model a run continues (its own when resumed, the foundation's when fine-tuning):
-    ``where`` names it in errors; ``record`` is its ``model.json``."""
+    ``where`` names it in errors; ``record`` is its ``model.json``; ``foundation`` is the
+    foundation's run directory (None when resuming)."""
 
     where: str
     record: dict
+    foundation: str | None = None
 
 
 def label_keys(config: TrainConfig) -> LabelKeys:
@@ -140,8 +145,13 @@ def _e0s(
                 f"E0s: 'isolated' needs a registered dataset as train_file, or single-atom "
                 f"structures with config_type={ISOLATED_ATOM} in {config.train_file}"
             )
+    elif config.E0s in FOUNDATION_E0S:
+        raise ConfigError(f"E0s: {config.E0s!r} needs a foundation_model to fine-tune")
     else:
-        raise ConfigError(f"E0s must be 'average', 'isolated' or {{Z: eV}}, got {config.E0s!r}")
+        raise ConfigError(
+            "E0s must be 'average', 'isolated', {Z: eV}, or with a foundation_model "
+            f"'foundation' or 'estimated'; got {config.E0s!r}"
+        )
     missing = [z for z in type_map if z not in e0s]
     if missing:
         raise ConfigError(f"E0s: no isolated-atom energy for atomic numbers {missing}")
@@ -154,7 +164,7 @@ def statistics_from_record(
     """The statistics of ``base``, the model a run continues, after checking that
     ``config`` describes that model: its ``model``, ``r_max`` and every ``model_config`` key
     set equal the record's, and the data holds only its elements."""
-    where, record = base
+    where, record = base.where, base.record
     differences = [
         f"{key}: {mine!r} here, {theirs!r} there"
         for key, mine, theirs in [
@@ -174,6 +184,53 @@ def statistics_from_record(
     if extra:
         raise ConfigError(f"{where} knows the atomic numbers {type_map}; the data also has {extra}")
     return Statistics(**record["statistics"])
+
+
+FOUNDATION_E0S = ("foundation", "estimated")
+
+
+def fine_tuned_e0s(
+    config: TrainConfig,
+    base: BaseModel,
+    train: list[ase.Atoms],
+    isolated: dict[int, float],
+) -> list[float]:
+    """The E0s of a model fine-tuned from ``base`` (per its type map), chosen by
+    ``config.E0s``: ``"foundation"`` keeps the foundation's; ``"estimated"`` (mace-torch's)
+    is the least-squares fit of ``E_s - (F_s - sum_Z n_sZ E0_Z^foundation)``, the reference
+    energies minus the foundation's interaction energies ``F_s`` the rest of the model
+    keeps predicting, so a constant per-element offset between two reference calculations
+    is absorbed exactly; other choices as for a new model, fitted to ``train``. Elements
+    absent from ``train`` keep the foundation's E0s."""
+    stats = base.record["statistics"]
+    type_map = stats["type_map"]
+    foundation = dict(zip(type_map, stats["atomic_energies"], strict=True))
+    if config.E0s == "foundation":
+        return list(stats["atomic_energies"])
+    present = sorted({int(z) for atoms in train for z in atoms.numbers})
+    if config.E0s == "estimated":
+        targets = _minus_interaction_energies(config, base, train, foundation)
+        e0s = datasets.fit_e0s(train, present, targets)
+    else:
+        e0s = _e0s(config, train, present, isolated)
+    return [e0s.get(z, foundation[z]) for z in type_map]
+
+
+def _minus_interaction_energies(
+    config: TrainConfig, base: BaseModel, train: list[ase.Atoms], foundation_e0s: dict
+) -> list[float | None]:
+    from eqpot.train.checkpoint import load_potential
+    from eqpot.train.evaluate import predict_structures
+
+    pot = load_potential(base.foundation, config.foundation_which, dtype=config.dtype)
+    graphs = graphs_from_structures(train, config.r_max, base.record["statistics"]["type_map"])
+    predicted = predict_structures(pot, graphs, config.valid_batch_size)
+    out = []
+    for atoms, p in zip(train, predicted, strict=True):
+        energy = labels(atoms)["energy"]
+        reference = sum(foundation_e0s[int(z)] for z in atoms.numbers)
+        out.append(None if energy is None else energy - (p.energy - reference))
+    return out
 
 
 def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> None:
@@ -206,6 +263,9 @@ def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     weights = config.config_type_weights
     if base is not None:
         statistics = statistics_from_record(config, base, structures + valid)
+        if base.foundation is not None:
+            e0s = fine_tuned_e0s(config, base, train, isolated)
+            statistics = dataclasses.replace(statistics, atomic_energies=e0s)
         train_graphs = graphs_from_structures(train, config.r_max, statistics.type_map, weights)
     else:
         type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})

@@ -65,8 +65,8 @@ def base_model(config: TrainConfig, run_dir: Path, resume: bool) -> BaseModel | 
     if resume and (run_dir / checkpoint.MODEL_FILE).is_file():
         return BaseModel(f"the resumed run {run_dir}", checkpoint.read_model_file(run_dir))
     if config.foundation_model:
-        where = f"foundation_model {config.foundation_model}"
-        return BaseModel(where, checkpoint.read_model_file(Path(config.foundation_model)))
+        where, run = f"foundation_model {config.foundation_model}", config.foundation_model
+        return BaseModel(where, checkpoint.read_model_file(Path(run)), foundation=run)
     return None
 
 

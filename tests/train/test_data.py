@@ -86,3 +86,5 @@ def test_isolated_atom_energies_come_from_the_training_file(dft_file):
     assert prepare(_config(path, "E0s=isolated")).statistics.atomic_energies == [E0_CU]
     fitted = prepare(_config(path)).statistics.atomic_energies  # E0s=average: least squares
     assert fitted[0] != pytest.approx(E0_CU, abs=1e-3)
+    with pytest.raises(ConfigError, match="'estimated' needs a foundation_model"):
+        prepare(_config(path, "E0s=estimated"))

@@ -250,12 +250,21 @@ def test_eval_writes_each_structures_predictions(quickstart_run, tmp_path):
 
 def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     import ase
+    import ase.io
 
+    from eqpot import datasets
     from eqpot.train.config import ConfigError
-    from eqpot.train.data import BaseModel, statistics_from_record
+    from eqpot.train.data import (
+        BaseModel,
+        fine_tuned_e0s,
+        graphs_from_structures,
+        statistics_from_record,
+    )
+    from eqpot.train.evaluate import predict_structures
 
     base = fit(_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
-    frozen = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
+    foundation = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
+    frozen = [*foundation, "E0s=foundation"]
     # fewer training structures: statistics fitted to them would differ from the foundation's
     config = _config(tmp_path, data, "tuned", ["max_num_epochs=1", "max_train=5", *frozen])
     tuned = fit(config, log=lambda *a: None)
@@ -276,6 +285,41 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
         fit(other, log=lambda *a: None)
     with pytest.raises(ConfigError, match=r"knows the atomic numbers \[29\].*also has \[1\]"):
         statistics_from_record(config, BaseModel("here", tuned_record), [ase.Atoms("H")])
+    # E0s=estimated absorbs another reference calculation's per-atom offset exactly: the
+    # frozen model fine-tuned on shifted energies has the E0 shifted by the offset and
+    # energy errors far below it (the foundation's E0s would be off by all of it)
+    offset, frames = 5.0, ase.io.read(data[0], ":")  # eV per atom
+    for atoms in frames:
+        atoms.info["REF_energy"] += offset * len(atoms)
+    ase.io.write(tmp_path / "shifted.extxyz", frames, format="extxyz")
+    estimated = [*foundation, "E0s=estimated", f"train_file={tmp_path / 'shifted.extxyz'}"]
+    config = _config(tmp_path, data, "shifted", ["max_num_epochs=1", *estimated])
+    shifted = fit(config, log=lambda *a: None)
+    (e0,) = json.loads((shifted.run_dir / "model.json").read_text())["statistics"][
+        "atomic_energies"
+    ]
+    train, _ = datasets.split(datasets.load(data[0]), config.valid_fraction, config.seed)
+    unshifted = fine_tuned_e0s(
+        config,
+        BaseModel("here", json.loads((base.run_dir / "model.json").read_text()), base.run_dir),
+        train,
+        {},
+    )
+    assert e0 == pytest.approx(unshifted[0] + offset, abs=1e-9)
+    assert shifted.metrics["valid"]["rmse_e_per_atom"] < offset / 20, shifted.metrics["valid"]
+    # ... fitted to the energies minus the foundation's interaction energies: the fine-tuned
+    # model's training residuals satisfy the normal equation (fitting the energies alone, as
+    # E0s=average does, leaves the interaction energies' count-weighted sum in it)
+    shifted_train, _ = datasets.split(frames, config.valid_fraction, config.seed)
+    predicted = predict_structures(
+        load_potential(shifted.run_dir, "best"),
+        graphs_from_structures(shifted_train, config.r_max, [29]),
+        batch_size=8,
+    )
+    pairs = zip(shifted_train, predicted, strict=True)
+    residuals = [a.info["REF_energy"] - p.energy for a, p in pairs]
+    counts = [len(a) for a in shifted_train]
+    assert abs(np.dot(counts, residuals)) < 1e-9 * np.dot(counts, np.abs(residuals))
     # a fine-tuned run resumes from its own model record: its foundation may have moved
     base.run_dir.rename(tmp_path / "moved")
     longer = _config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
