@@ -3,7 +3,8 @@
 # stage two from epoch 800 (25-37 s per epoch on the 2-core CPU, so 7-10 hours). The first call
 # starts the run, later calls resume it from its last checkpoint; it runs niced (and, when
 # started with setsid, in its own autogroup: `echo 19 > /proc/PID/autogroup`) so that
-# foreground work keeps the CPU. Pause it with `kill -STOP PID`, continue with `kill -CONT`.
+# foreground work keeps the CPU. Pause it with `kill -STOP PID`, continue with `kill -CONT`;
+# stop it with `kill PID` (SIGTERM): it finishes and checkpoints the epoch it is in.
 #
 #   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
 #

@@ -610,10 +610,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from eqpot.datasets import DataError
-    from eqpot.train import ConfigError, TrainingDivergedError
+    from eqpot.train import ConfigError, TrainingDivergedError, TrainingInterruptedError
 
     try:
         return args.run(args)
+    except TrainingInterruptedError as e:
+        print(f"eqpot {args.command}: {e}", file=sys.stderr)
+        return 128 + e.signum  # the shell's code for a process ended by that signal
     except (
         ConfigError,
         DataError,

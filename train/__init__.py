@@ -9,13 +9,14 @@ from eqpot.train.checkpoint import load_potential
 from eqpot.train.config import ConfigError, TrainConfig, load_config
 from eqpot.train.evaluate import evaluate, evaluate_run
 from eqpot.train.losses import weighted_loss
-from eqpot.train.trainer import Result, TrainingDivergedError, fit
+from eqpot.train.trainer import Result, TrainingDivergedError, TrainingInterruptedError, fit
 
 __all__ = [
     "ConfigError",
     "Result",
     "TrainConfig",
     "TrainingDivergedError",
+    "TrainingInterruptedError",
     "evaluate",
     "evaluate_run",
     "fit",

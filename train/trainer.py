@@ -19,6 +19,9 @@ import copy
 import dataclasses
 import json
 import math
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +53,46 @@ from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimize
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+class TrainingInterruptedError(Exception):
+    """SIGINT or SIGTERM stopped the run after an epoch, whose checkpoint was written."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
+
+class StopRequest:
+    """While active, SIGINT (Ctrl-C) and SIGTERM (a batch system's time limit) ask the
+    training loop to stop after the current epoch, which it then checkpoints; a second
+    signal interrupts at once (``KeyboardInterrupt``). Only the main thread can take
+    signals: elsewhere this does nothing."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        print(
+            f"{signal.Signals(signum).name}: stopping after this epoch and checkpointing it; "
+            "send it again to stop at once",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 @dataclasses.dataclass
@@ -282,7 +325,9 @@ class Trainer:
 
     def run(self, state: dict) -> dict:
         """Epochs from ``state``'s until ``max_num_epochs`` (or early stopping, or
-        ``max_time``): train, validate every ``eval_interval``, log, checkpoint."""
+        ``max_time``): train, validate every ``eval_interval``, log, checkpoint. SIGINT or
+        SIGTERM stops it after the current epoch, checkpointed (:class:`StopRequest`), with
+        :class:`TrainingInterruptedError`."""
         c = self.config
         last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
         best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
@@ -295,41 +340,54 @@ class Trainer:
             disable=None if c.progress else True,  # None: off when not a terminal
             unit="epoch",
         )
-        for epoch in bar:
-            state, row = self.train_epoch(state, epoch)
-            final = epoch + 1 == c.max_num_epochs
-            if (epoch + 1) % c.eval_interval == 0 or final:
-                fields, new_best = self.validate_epoch(state)
-                row.update(fields)
-                pending_best = new_best or pending_best
-                rmse_f = row["valid_rmse_f"]
-                bar.set_postfix(
-                    loss=f"{row['train_loss']:.4g}",
-                    rmse_f="n/a" if rmse_f is None else f"{rmse_f:.4g}",
-                )
-            meta = state["meta"]
-            stopping = (c.patience is not None and meta["stale"] > c.patience) or (
-                c.max_time is not None and time.perf_counter() - started > c.max_time
-            )
-            log.write(row)  # before the checkpoint: a resume drops rows the state lacks
-            if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
-                if pending_best is not None:  # first: last's meta already counts it as best
-                    self._save(best, pending_best, resumable=False)
-                    pending_best = None
-                self._save(last, state)
-            line = (
-                f"epoch {epoch + 1}/{c.max_num_epochs} loss {row['train_loss']:.5g} "
-                f"valid rmse_f {row.get('valid_rmse_f') or float('nan'):.5g} "
-                f"({row['epoch_time_s']:.1f} s)"
-            )
-            append_text(self.run_dir, line)
-            if c.progress and bar.disable:  # not a terminal: one plain line per epoch
-                print(line, flush=True)
-            if stopping:
-                break
+        with StopRequest() as stop:  # Ctrl-C, SIGTERM: stop after the epoch, checkpointed
+            for epoch in bar:
+                state, row = self.train_epoch(state, epoch)
+                final = epoch + 1 == c.max_num_epochs
+                if (epoch + 1) % c.eval_interval == 0 or final:
+                    fields, new_best = self.validate_epoch(state)
+                    row.update(fields)
+                    pending_best = new_best or pending_best
+                stopping = self._stopping(state["meta"], started) or stop.signum is not None
+                log.write(row)  # before the checkpoint: a resume drops rows the state lacks
+                if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
+                    if pending_best is not None:  # first: last's meta already counts it as best
+                        self._save(best, pending_best, resumable=False)
+                        pending_best = None
+                    self._save(last, state)
+                self._report(row, bar)
+                if stopping:
+                    break
         bar.close()
         log.close()
+        done = state["meta"]["epoch"]
+        if stop.signum is not None and done < c.max_num_epochs:
+            raise TrainingInterruptedError(
+                f"{signal.Signals(stop.signum).name} after epoch {done}, which is checkpointed; "
+                f"continue with `eqpot train --resume {self.run_dir}`",
+                stop.signum,
+            )
         return state
+
+    def _stopping(self, meta: dict, started: float) -> bool:
+        """Early stopping (``patience`` evaluations without a new best) or ``max_time``."""
+        c = self.config
+        return (c.patience is not None and meta["stale"] > c.patience) or (
+            c.max_time is not None and time.perf_counter() - started > c.max_time
+        )
+
+    def _report(self, row: dict, bar) -> None:
+        """The epoch's line in train.log (and on stdout when no progress bar shows)."""
+        rmse_f = row.get("valid_rmse_f")
+        if rmse_f is not None:
+            bar.set_postfix(loss=f"{row['train_loss']:.4g}", rmse_f=f"{rmse_f:.4g}")
+        line = (
+            f"epoch {row['epoch']}/{self.config.max_num_epochs} loss {row['train_loss']:.5g} "
+            f"valid rmse_f {rmse_f or float('nan'):.5g} ({row['epoch_time_s']:.1f} s)"
+        )
+        append_text(self.run_dir, line)
+        if self.config.progress and bar.disable:  # not a terminal: one plain line per epoch
+            print(line, flush=True)
 
     def final_evaluation(self) -> dict:
         """Metrics and parity plots of every set, with the parameters the run saved (best,

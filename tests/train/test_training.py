@@ -146,6 +146,41 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
         assert float(a["valid_rmse_f"]) == pytest.approx(float(b["valid_rmse_f"]), rel=1e-10)
 
 
+def test_sigterm_stops_after_the_epoch_and_checkpoints_it(tmp_path, data):
+    """A batch system's time limit (SIGTERM) or Ctrl-C between checkpoints loses nothing:
+    the run checkpoints the epoch it finishes, says how to continue, and resumes there."""
+    from eqpot.train.quickstart import RECIPE
+
+    train, test = data
+    rare = ["max_num_epochs=100", "checkpoint_interval=1000"]  # no checkpoint but the last
+    overrides = [f"train_file={train}", f"test_files=[{test}]", f"run_dir={tmp_path}"]
+    command = [sys.executable, "-m", "eqpot.cli", "train", str(RECIPE), *overrides]
+    with open(tmp_path / "stderr.txt", "w") as err:  # a file: a full pipe would block it
+        proc = subprocess.Popen(
+            [*command, "name=term", *TINY, *rare], stdout=subprocess.DEVNULL, stderr=err
+        )
+    csv = tmp_path / "term" / "metrics.csv"
+    deadline = time.time() + 600
+    while time.time() < deadline and (not csv.exists() or len(read_rows(csv)) < 2):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=300)
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    epochs = len(read_rows(csv))
+    assert 2 <= epochs < 100
+    assert f"SIGTERM after epoch {epochs}, which is checkpointed" in stderr
+    assert f"--resume {tmp_path / 'term'}" in stderr
+    last = tmp_path / "term" / "checkpoints" / "last"
+    assert [p.name for p in last.iterdir() if p.name.isdigit()] == [str(epochs)]
+    best = tmp_path / "term" / "checkpoints" / "best"
+    assert len([p for p in best.iterdir() if p.name.isdigit()]) == 1  # written with last
+    assert "stopped: TrainingInterruptedError" in (tmp_path / "term" / "train.log").read_text()
+    assert not (tmp_path / "term" / "metrics.json").exists()  # no final evaluation
+    config = _config(tmp_path, data, "term", [*rare[1:], f"max_num_epochs={epochs + 1}"])
+    assert fit(config, resume=True, log=lambda *a: None).epochs == epochs + 1
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     config = _config(tmp_path, data, "nan", ["max_num_epochs=2"])
     fit(config, log=lambda *a: None)
