@@ -8,8 +8,9 @@ EMA, checkpoints, the training loop, evaluation and the quickstart.
 from eqpot.train.checkpoint import load_potential
 from eqpot.train.config import ConfigError, TrainConfig, load_config
 from eqpot.train.evaluate import evaluate, evaluate_run
+from eqpot.train.interrupt import TrainingInterruptedError
 from eqpot.train.losses import weighted_loss
-from eqpot.train.trainer import Result, TrainingDivergedError, TrainingInterruptedError, fit
+from eqpot.train.trainer import Result, TrainingDivergedError, fit
 
 __all__ = [
     "ConfigError",
