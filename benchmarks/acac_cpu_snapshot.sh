@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The end-of-session half of acac_cpu.sh: after stopping the run (kill it once a new row is
-# in metrics.csv; its checkpoint is written right after), evaluate its best checkpoint on
+# The end-of-session half of acac_cpu.sh: after stopping the run (`kill PID`: it finishes
+# the epoch it is in, checkpoints it and exits; wait for it), evaluate its best checkpoint on
 # test_MD_300K and train_600K and replace the committed state with the run's, so the next
 # session continues it:
 #
