@@ -29,7 +29,7 @@ import ase
 
 from eqpot import datasets
 from eqpot.datasets.readers import DEFAULT_KEYS, LabelKeys, labels
-from eqpot.graph import GraphData, bucket_budgets, graph_from_atoms
+from eqpot.graph import GraphData, graph_from_atoms
 from eqpot.train.config import ConfigError, TrainConfig
 
 
@@ -224,8 +224,7 @@ def _minus_interaction_energies(
 
     pot = load_potential(base.foundation, config.foundation_which, dtype=config.dtype)
     graphs = graphs_from_structures(train, config.r_max, base.record["statistics"]["type_map"])
-    budgets = bucket_budgets(graphs, config.valid_batch_size)  # a few shapes: few compilations
-    predicted = predict_structures(pot, graphs, config.valid_batch_size, budgets)
+    predicted = predict_structures(pot, graphs, config.valid_batch_size)  # bucketed shapes
     out = []
     for atoms, p in zip(train, predicted, strict=True):
         energy = labels(atoms)["energy"]
