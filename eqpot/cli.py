@@ -431,7 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a potential from a YAML config",
         description="Train from a YAML recipe (see train/configs/); KEY=VALUE arguments "
-        "override it (model_config.KEY=VALUE for model hyperparameters).",
+        "override it (model_config.KEY=VALUE for model hyperparameters). Ctrl-C or SIGTERM "
+        "stops after the current epoch and checkpoints it (exit 130/143; continue with "
+        "--resume); a second one stops at once.",
     )
     train.add_argument("config", nargs="?", help="YAML recipe")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
