@@ -35,6 +35,10 @@ class StructurePrediction(NamedTuple):
     ref_stress: np.ndarray | None
 
 
+_BATCH_FIELDS = ("graph_mask", "node_mask", "node_graph", "energy", "forces", "stress")
+_BATCH_FIELDS += ("has_energy", "has_forces", "has_stress")
+
+
 def split_batch(batch: Graph, pred: Predictions) -> list[StructurePrediction]:
     """The real graphs of a padded ``batch`` and their predictions ``pred``, in batch order."""
     b = {k: np.asarray(getattr(batch, k)) for k in _BATCH_FIELDS}
@@ -53,10 +57,6 @@ def split_batch(batch: Graph, pred: Predictions) -> list[StructurePrediction]:
             )
         )
     return out
-
-
-_BATCH_FIELDS = ("graph_mask", "node_mask", "node_graph", "energy", "forces", "stress")
-_BATCH_FIELDS += ("has_energy", "has_forces", "has_stress")
 
 
 def collect(
