@@ -209,16 +209,19 @@ def fine_tuned_e0s(
         return list(stats["atomic_energies"])
     present = sorted({int(z) for atoms in train for z in atoms.numbers})
     if config.E0s == "estimated":
-        targets = _minus_interaction_energies(config, base, train, foundation)
+        targets = _energies_minus_interaction(config, base, train, foundation)
         e0s = datasets.fit_e0s(train, present, targets)
     else:
         e0s = _e0s(config, train, present, isolated)
     return [e0s.get(z, foundation[z]) for z in type_map]
 
 
-def _minus_interaction_energies(
+def _energies_minus_interaction(
     config: TrainConfig, base: BaseModel, train: list[ase.Atoms], foundation_e0s: dict
 ) -> list[float | None]:
+    """Each structure's reference energy minus the foundation's interaction energy (its
+    prediction less its E0s); None without an energy. Loads the foundation's weights, which
+    ``Trainer.initial`` loads again: once per fine-tuning run, not on a hot path."""
     from eqpot.train.checkpoint import load_potential
     from eqpot.train.evaluate import predict_structures
 

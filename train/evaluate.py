@@ -146,6 +146,8 @@ def _errors(ref: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
 
 
 def metrics_from(values: dict) -> dict[str, float]:
+    """RMSE and MAE of energy (total and per atom), forces and stress, the counts and the
+    RMS reference force, from the arrays of :func:`error_values`."""
     n = np.maximum(values["n_atoms"], 1)
     rmse_e, mae_e = _errors(values["e_ref"], values["e_pred"])
     rmse_epa, mae_epa = _errors(values["e_ref"] / n, values["e_pred"] / n)

@@ -39,10 +39,22 @@ class StopRequest:
             raise KeyboardInterrupt
         self.signum = signum
         print(
-            f"{signal.Signals(signum).name}: stopping after this epoch and checkpointing it; "
+            f"{self.name}: stopping after this epoch and checkpointing it; "
             "send it again to stop at once",
             file=sys.stderr,
             flush=True,
+        )
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+    def error(self, epoch: int, run_dir) -> TrainingInterruptedError:
+        """What the loop raises once it has checkpointed ``epoch`` and stopped."""
+        return TrainingInterruptedError(
+            f"{self.name} after epoch {epoch}, which is checkpointed; "
+            f"continue with `eqpot train --resume {run_dir}`",
+            self.signum,
         )
 
     def __exit__(self, *exc) -> None:

@@ -19,7 +19,6 @@ import copy
 import dataclasses
 import json
 import math
-import signal
 import time
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from eqpot.train.evaluate import (
     parity_file_name,
     parity_plot,
 )
-from eqpot.train.interrupt import StopRequest, TrainingInterruptedError
+from eqpot.train.interrupt import StopRequest
 from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimizer, set_learning_rate
 
@@ -286,7 +285,7 @@ class Trainer:
         """Epochs from ``state``'s until ``max_num_epochs`` (or early stopping, or
         ``max_time``): train, validate every ``eval_interval``, log, checkpoint. SIGINT or
         SIGTERM stops it after the current epoch, checkpointed (:class:`StopRequest`), with
-        :class:`TrainingInterruptedError`."""
+        :class:`~eqpot.train.interrupt.TrainingInterruptedError`."""
         c = self.config
         last = checkpoint.manager(self.run_dir / "checkpoints" / "last")
         best = checkpoint.manager(self.run_dir / "checkpoints" / "best")
@@ -321,11 +320,7 @@ class Trainer:
         log.close()
         done = state["meta"]["epoch"]
         if stop.signum is not None and done < c.max_num_epochs:
-            raise TrainingInterruptedError(
-                f"{signal.Signals(stop.signum).name} after epoch {done}, which is checkpointed; "
-                f"continue with `eqpot train --resume {self.run_dir}`",
-                stop.signum,
-            )
+            raise stop.error(done, self.run_dir)
         return state
 
     def _stopping(self, meta: dict, started: float) -> bool:
