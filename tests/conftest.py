@@ -1,9 +1,19 @@
-"""Test configuration: float64 and highest matmul precision for exactness checks, and one
-JAX compilation cache for the whole run."""
+"""Test configuration: float64 and highest matmul precision for exactness checks, one JAX
+compilation cache for the whole run, and XLA's cheap compilation for all but the tests that
+run one compiled function many times."""
 
+import contextlib
 import os
 import shutil
 import tempfile
+
+# Most tests compile more than they run (second derivatives, many small models): with XLA's
+# optimisations mostly off (LLVM -O0, no expensive passes) the suite took 29:20 instead of
+# 34:39 on 2 cores (benchmarks/results/test_suite_cpu2/). Tests that run long loops (MD,
+# training for many epochs) were up to 8x slower that way and are marked ``xla_optimized``.
+# Set before jax is imported, so that the processes the tests start (eqpot CLI runs, notebook
+# kernels) inherit it; an explicit JAX_DISABLE_MOST_OPTIMIZATIONS wins.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax
 import pytest
@@ -19,6 +29,30 @@ def _cp_cache(tmp_path_factory):
     mp.setenv("EQPOT_CACHE_DIR", str(tmp_path_factory.mktemp("eqpot-cache")))
     yield
     mp.undo()
+
+
+@contextlib.contextmanager
+def xla_optimized():
+    """Compile with XLA's optimisations on, here and in the processes started meanwhile."""
+    previous = jax.config.values["jax_disable_most_optimizations"]
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "0")
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", previous)
+        mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def _xla_optimisations(request):
+    """``@pytest.mark.xla_optimized`` tests run optimised code (see ``xla_optimized``)."""
+    if request.node.get_closest_marker("xla_optimized") is None:
+        yield
+        return
+    with xla_optimized():
+        yield
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -103,4 +137,5 @@ def quickstart_run(tmp_path_factory):
     if existing is not None:
         return existing
     workdir = tmp_path_factory.mktemp("quickstart-run")
-    return quickstart(workdir, ["progress=false"], log=lambda *a: None)
+    with xla_optimized():  # 40 epochs: running dominates compiling
+        return quickstart(workdir, ["progress=false"], log=lambda *a: None)

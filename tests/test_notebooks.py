@@ -27,7 +27,18 @@ def test_committed_notebooks_have_no_outputs():
         assert not stale, f"{path.name}: cells {stale} carry outputs; strip them before committing"
 
 
-@pytest.mark.parametrize("name", ["tensor_products", "train_and_simulate", "real_data"])
+# the training notebooks run their kernels with XLA's optimisations on (tests/conftest.py)
+TRAINING = pytest.mark.xla_optimized
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tensor_products",
+        pytest.param("train_and_simulate", marks=TRAINING),
+        pytest.param("real_data", marks=TRAINING),
+    ],
+)
 def test_notebook_runs(name, tmp_path, monkeypatch, request):
     if name in NEEDS_SHARED_DATA:
         monkeypatch.setenv("EQPOT_DATA", str(request.getfixturevalue("shared_data")))

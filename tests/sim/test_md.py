@@ -8,6 +8,7 @@ from eqpot import cli
 from eqpot.sim import energy_drift, run_md
 
 
+@pytest.mark.xla_optimized
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_nve_conserves_energy(cu_calculator, dtype):
     atoms = cu_cell()
@@ -24,6 +25,7 @@ def test_nve_conserves_energy(cu_calculator, dtype):
     assert drift["max_deviation_meV_per_atom"] < 0.04, drift
 
 
+@pytest.mark.xla_optimized
 def test_nvt_with_fluctuating_neighbours_compiles_at_most_two_shapes(cu_calculator):
     atoms = cu_cell()
     calc = cu_calculator()

@@ -30,6 +30,7 @@ def test_equivariance_error_within_reported_bound(mode, rank):
     assert float(jnp.max(error)) > 1e-6  # the check is not vacuous
 
 
+@pytest.mark.xla_optimized
 def test_approaches_cg_as_rank_grows():
     irreps = "2x0e+2x1o+2x2e"
     cg = tp.make("cg", irreps, irreps, tp.make("cp", irreps, irreps, rank=1).irreps_out)
