@@ -33,7 +33,10 @@ def _cp_cache(tmp_path_factory):
 
 @contextlib.contextmanager
 def xla_optimized():
-    """Compile with XLA's optimisations on, here and in the processes started meanwhile."""
+    """Compile with XLA's optimisations on, here and in the processes started meanwhile.
+
+    The setting is read when a function is compiled and is not part of jit's cache key: a
+    function this process already compiled at the same shapes keeps its unoptimised code."""
     previous = jax.config.values["jax_disable_most_optimizations"]
     mp = pytest.MonkeyPatch()
     mp.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "0")
