@@ -27,16 +27,13 @@ def test_committed_notebooks_have_no_outputs():
         assert not stale, f"{path.name}: cells {stale} carry outputs; strip them before committing"
 
 
-# the training notebooks run their kernels with XLA's optimisations on (tests/conftest.py)
-TRAINING = pytest.mark.xla_optimized
-
-
 @pytest.mark.parametrize(
     "name",
     [
         "tensor_products",
-        pytest.param("train_and_simulate", marks=TRAINING),
-        pytest.param("real_data", marks=TRAINING),
+        # the notebooks that train run their kernels optimised (tests/conftest.py)
+        pytest.param("train_and_simulate", marks=pytest.mark.xla_optimized),
+        pytest.param("real_data", marks=pytest.mark.xla_optimized),
     ],
 )
 def test_notebook_runs(name, tmp_path, monkeypatch, request):
