@@ -160,11 +160,10 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
 def spec(name: str) -> DatasetSpec:
     """The registry entry of ``name`` (an error lists the known names)."""
     if name not in REGISTRY:
-        import difflib
+        from eqpot.suggest import did_you_mean
 
-        hint = difflib.get_close_matches(name, REGISTRY, n=1)
-        extra = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise DataError(f"unknown dataset {name!r}{extra} (known: {', '.join(REGISTRY)})")
+        hint = did_you_mean(name, REGISTRY)
+        raise DataError(f"unknown dataset {name!r}{hint} (known: {', '.join(REGISTRY)})")
     return REGISTRY[name]
 
 

@@ -30,16 +30,104 @@ def _parse_option(text: str) -> tuple[str, object]:
     return key, None if value.lower() == "none" else value
 
 
+REPEATS_HELP = "timed calls after warm-up; the median is reported"
+
+
+def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="where named datasets live (default: $EQPOT_DATA, else ../shared/data)",
+    )
+
+
+LABEL_KEY_FLAGS = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": "virials"}
+
+
+def _add_label_key_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--energy-key`` etc., the training config's ``energy_key`` etc. (mace-torch's);
+    ``default`` describes the lookup without one, with ``{name}`` for the label."""
+    for name, flag in LABEL_KEY_FLAGS.items():
+        parser.add_argument(
+            f"--{flag}-key",
+            help=f"key of the {flag} labels in the files (default: {default.format(name=name)})",
+        )
+
+
+def _label_keys(args: argparse.Namespace, base=None):
+    """``base`` (default: the default lookup) with the keys given by
+    :func:`_add_label_key_arguments` replaced."""
+    from eqpot.datasets import LabelKeys
+
+    given = {name: getattr(args, f"{flag}_key") for name, flag in LABEL_KEY_FLAGS.items()}
+    chosen = {name: key for name, key in given.items() if key is not None}
+    return dataclasses.replace(base or LabelKeys(), **chosen)
+
+
+def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--which",
+        default="best",
+        choices=("best", "last"),
+        help="checkpoint: lowest validation loss (default) or last epoch",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        choices=("float32", "float64"),
+        help="precision to run in (default: the one the model was trained in)",
+    )
+
+
+def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
+    parser.add_argument("--model", required=True, help="run directory of a trained model")
+    _add_checkpoint_arguments(parser)
+    parser.add_argument("--index", default="-1", help="frame of the file (default: the last)")
+
+
+def _structure_and_calculator(args: argparse.Namespace):
+    from eqpot.calculator import EqpotCalculator
+    from eqpot.datasets import read_structures
+
+    atoms = read_structures(args.structure, args.index)[-1]
+    atoms.calc = EqpotCalculator.from_checkpoint(args.model, args.which, dtype=args.dtype)
+    return atoms
+
+
+def _add_tp_command(sub) -> None:
+    """``eqpot tp``: describe a tensor product."""
+    tp_parser = sub.add_parser(
+        "tp",
+        help="describe a tensor product: output irreps, weights, couplings, expressivity",
+        description="Build a tensor product with eqpot.tp.make and describe it.",
+    )
+    tp_parser.add_argument("family", help="cg | gaunt_fourier | gaunt_grid | so2 | cp")
+    tp_parser.add_argument("irreps_in1", help='first operand, e.g. "0e+1o+2e"')
+    tp_parser.add_argument("irreps_in2", help='second operand (so2: "1o", the edge vector)')
+    tp_parser.add_argument("irreps_out", nargs="?", default=None, help="output irreps (optional)")
+    tp_parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        type=_parse_option,
+        metavar="KEY=VALUE",
+        help="family option, e.g. mode=uvu, m_max=2",
+    )
+    tp_parser.add_argument(
+        "--expressivity", action="store_true", help="also compute the expressivity (numerical rank)"
+    )
+    tp_parser.add_argument("--json", action="store_true", help="print JSON")
+    tp_parser.set_defaults(run=_describe)
+
+
 def _describe(args: argparse.Namespace) -> int:
     import eqpot.tp as tp
 
-    try:
-        product = tp.make(
-            args.family, args.irreps_in1, args.irreps_in2, args.irreps_out, **dict(args.option)
-        )
-    except (ValueError, TypeError) as error:
-        print(f"eqpot tp: {error}", file=sys.stderr)
-        return 2
+    product = tp.make(
+        args.family, args.irreps_in1, args.irreps_in2, args.irreps_out, **dict(args.option)
+    )
     report = {
         "family": product.family,
         "irreps_in1": str(product.irreps_in1),
@@ -77,56 +165,55 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_synth(args: argparse.Namespace) -> int:
-    from eqpot import datasets
+def _add_quickstart_command(sub) -> None:
+    """``eqpot quickstart``: the README's main job."""
+    quick = sub.add_parser(
+        "quickstart",
+        help="the main job: synthetic EMT Cu data -> small MACE -> held-out errors",
+        description="Generate the embedded EMT copper data if absent, train the quickstart "
+        "recipe (train/configs/quickstart.yaml) and evaluate it on held-out structures.",
+    )
+    quick.add_argument("--workdir", default=".", help="where quickstart-data/ and runs/ go")
+    quick.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    quick.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    quick.set_defaults(run=_quickstart)
 
-    elements = [e.strip() for e in args.elements.split(",") if e.strip()]
-    try:
-        frames = datasets.generate(elements, num_per_kind=args.num_per_kind, seed=args.seed)
-    except ValueError as error:
-        print(f"eqpot data synth: {error}", file=sys.stderr)
-        return 2
-    path = datasets.write_dataset(args.out, frames)
-    kinds = sorted({a.info["config_type"] for a in frames})
-    print(f"wrote {len(frames)} EMT-labelled structures ({', '.join(kinds)}) to {path}")
+
+def _quickstart(args: argparse.Namespace) -> int:
+    import time
+
+    from eqpot.train.quickstart import quickstart
+
+    start = time.perf_counter()
+    result = quickstart(args.workdir, args.overrides, resume=args.resume)
+    test = next((v for k, v in result.metrics.items() if k not in ("train", "valid")), None)
+    print(f"\nquickstart finished in {time.perf_counter() - start:.0f} s; run in {result.run_dir}")
+    if test is not None:
+        print(
+            f"held-out force RMSE {1e3 * test['rmse_f']:.1f} meV/Å "
+            f"(RMS force of the data {1e3 * test['rms_f_ref']:.0f} meV/Å)"
+        )
+    print("next: eqpot eval", result.run_dir, "FILE.extxyz   |   eqpot train train/configs/...")
     return 0
 
 
-def _data_list(args: argparse.Namespace) -> int:
-    from eqpot import datasets
-
-    try:
-        root = datasets.data_dir(args.data_dir)
-    except datasets.DataError:
-        root = None
-    for name, entry in datasets.REGISTRY.items():
-        here = root is not None and (root / entry.directory).is_dir()
-        print(f"{name:15s} {'found ' if here else 'absent'} splits: {', '.join(entry.splits)}")
-        print(f"{'':15s} {entry.description}; {entry.licence}")
-    print(f"data directory: {root if root else 'none (set EQPOT_DATA)'}")
-    return 0
-
-
-def _data_info(args: argparse.Namespace) -> int:
-    from eqpot import datasets
-
-    try:
-        keys = _label_keys(args)
-        structures = datasets.load(args.dataset, args.split, data_dir=args.data_dir, keys=keys)
-    except datasets.DataError as error:
-        print(f"eqpot data info: {error}", file=sys.stderr)
-        return 2
-    sizes = [len(a) for a in structures]
-    has = {
-        k: sum(1 for a in structures if datasets.labels(a)[k] is not None)
-        for k in ("energy", "forces", "stress")
-    }
-    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
-    print(f"{len(structures)} structures, {min(sizes)}-{max(sizes)} atoms, elements {elements}")
-    print("labels: " + ", ".join(f"{k} {v}" for k, v in has.items()))
-    kinds = collections.Counter(datasets.labels(a)["config_type"] for a in structures)
-    print("config types: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
-    return 0
+def _add_train_command(sub) -> None:
+    """``eqpot train``: a YAML recipe with overrides, or ``--resume``."""
+    train = sub.add_parser(
+        "train",
+        help="train a potential from a YAML config",
+        description="Train from a YAML recipe (see train/configs/); KEY=VALUE arguments "
+        "override it (model_config.KEY=VALUE for model hyperparameters). Ctrl-C or SIGTERM "
+        "stops after the current epoch and checkpoints it (exit 130/143; continue with "
+        "--resume); a second one stops at once.",
+    )
+    train.add_argument("config", nargs="?", help="YAML recipe")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    train.add_argument(
+        "--keys", action="store_true", help="list every config key with its default and exit"
+    )
+    train.set_defaults(run=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -157,22 +244,33 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quickstart(args: argparse.Namespace) -> int:
-    import time
-
-    from eqpot.train.quickstart import quickstart
-
-    start = time.perf_counter()
-    result = quickstart(args.workdir, args.overrides, resume=args.resume)
-    test = next((v for k, v in result.metrics.items() if k not in ("train", "valid")), None)
-    print(f"\nquickstart finished in {time.perf_counter() - start:.0f} s; run in {result.run_dir}")
-    if test is not None:
-        print(
-            f"held-out force RMSE {1e3 * test['rmse_f']:.1f} meV/Å "
-            f"(RMS force of the data {1e3 * test['rms_f_ref']:.0f} meV/Å)"
-        )
-    print("next: eqpot eval", result.run_dir, "FILE.extxyz   |   eqpot train train/configs/...")
-    return 0
+def _add_eval_command(sub) -> None:
+    """``eqpot eval``: errors of a trained run."""
+    ev = sub.add_parser(
+        "eval",
+        help="errors of a trained run on files or named datasets",
+        description="Energy, force and stress RMSE/MAE of a run's checkpoint.",
+    )
+    ev.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
+    ev.add_argument("files", nargs="+", help="files, dataset names or name:split")
+    _add_checkpoint_arguments(ev)
+    ev.add_argument("--batch-size", type=int, default=10, help="structures per batch")
+    _add_data_dir_argument(ev)
+    ev.add_argument(
+        "--by-config-type",
+        action="store_true",
+        help="also a row per config_type (atoms.info) of each file, e.g. mlearn's Elastic, "
+        "Surface, Vacancy, AIMD-NVT",
+    )
+    ev.add_argument("--json", help="also write the metrics here")
+    ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
+    ev.add_argument(
+        "--output",
+        help="write the structures with their predictions (eqpot_energy, eqpot_forces, "
+        "eqpot_stress) to this extended-XYZ file; unlabelled structures are predicted too",
+    )
+    _add_label_key_arguments(ev, "the key the run was trained with")
+    ev.set_defaults(run=_eval)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -200,23 +298,32 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _label_keys(args: argparse.Namespace, base=None):
-    """``base`` (default: the default lookup) with the keys given by
-    :func:`_add_label_key_arguments` replaced."""
-    from eqpot.datasets import LabelKeys
-
-    given = {name: getattr(args, f"{flag}_key") for name, flag in LABEL_KEY_FLAGS.items()}
-    chosen = {name: key for name, key in given.items() if key is not None}
-    return dataclasses.replace(base or LabelKeys(), **chosen)
-
-
-def _structure_and_calculator(args: argparse.Namespace):
-    from eqpot.calculator import EqpotCalculator
-    from eqpot.datasets import read_structures
-
-    atoms = read_structures(args.structure, args.index)[-1]
-    atoms.calc = EqpotCalculator.from_checkpoint(args.model, args.which, dtype=args.dtype)
-    return atoms
+def _add_md_command(sub) -> None:
+    """``eqpot md``: ASE dynamics with a trained model."""
+    md = sub.add_parser(
+        "md",
+        help="molecular dynamics with a trained model (ASE integrators)",
+        description="NVE (velocity Verlet), NVT (Langevin) or NPT (isotropic MTK) dynamics; "
+        "writes a trajectory and a log (energies, temperature, pressure) and reports "
+        "ms/step, atom-steps/s and ns/day.",
+    )
+    _add_structure_arguments(md)
+    md.add_argument(
+        "--ensemble",
+        default="nvt",
+        choices=("nve", "nvt", "npt"),
+        help="velocity Verlet, Langevin or isotropic MTK barostat",
+    )
+    md.add_argument("--steps", type=int, default=1000, help="number of MD steps")
+    md.add_argument("--timestep", type=float, default=1.0, help="fs")
+    md.add_argument("--temperature", type=float, default=300.0, help="K (initial for NVE)")
+    md.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs")
+    md.add_argument("--pressure", type=float, default=0.0, help="NPT pressure, GPa")
+    md.add_argument("--interval", type=int, default=10, help="steps between log rows/frames")
+    md.add_argument("--output", default="md.extxyz", help=".traj or extxyz trajectory")
+    md.add_argument("--log", default="md.log", help="text log: energies, T, pressure")
+    md.add_argument("--seed", type=int, default=0, help="initial velocities, Langevin noise")
+    md.set_defaults(run=_md)
 
 
 def _md(args: argparse.Namespace) -> int:
@@ -251,6 +358,25 @@ def _md(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_relax_command(sub) -> None:
+    """``eqpot relax``: ASE optimisers with a trained model."""
+    rx = sub.add_parser(
+        "relax",
+        help="relax positions (and optionally the cell) with a trained model",
+        description="FIRE or BFGS until the largest force is below --fmax; --cell relaxes "
+        "the cell through FrechetCellFilter. Exit status 1 when it did not converge.",
+    )
+    _add_structure_arguments(rx)
+    rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"), help="ASE optimiser")
+    rx.add_argument("--fmax", type=float, default=0.01, help="eV/Å")
+    rx.add_argument("--steps", type=int, default=1000, help="at most this many steps")
+    rx.add_argument("--cell", action="store_true", help="relax the cell too")
+    rx.add_argument("--pressure", type=float, default=0.0, help="GPa, with --cell")
+    rx.add_argument("--output", default="relaxed.extxyz", help="relaxed structure")
+    rx.add_argument("--log", default="relax.log", help="optimiser log")
+    rx.set_defaults(run=_relax)
+
+
 def _relax(args: argparse.Namespace) -> int:
     import ase.io
 
@@ -275,244 +401,17 @@ def _relax(args: argparse.Namespace) -> int:
     return 0 if result.converged else 1
 
 
-def _bench_tp(args: argparse.Namespace) -> int:
-    from eqpot.bench import report, tp
-
-    if args.dtype == "float64":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-    rows = tp.run(
-        families=args.families or tp.default_families(),
-        settings=args.settings,
-        degrees=args.L,
-        channels=args.channels,
-        batch=args.batch,
-        orders=args.orders,
-        dtype=args.dtype,
-        repeats=args.repeats,
-        expressivity_max_L=args.expressivity_max_L,
-    )
-    print(report.write(rows, args.out, args.name))
-    print(f"results: {args.out}/{args.name}.csv, .json, _time.png, _pareto.png, _fastest.md")
-    return 0
-
-
-def _bench_model(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from eqpot.bench import model, provenance
-
-    rows = model.message(
-        args.products,
-        nodes=args.nodes,
-        edges=args.edges,
-        channels=args.channels,
-        repeats=args.repeats,
-    )
-    for impl in args.sc_impls or model.default_contraction_impls():
-        rows.append(
-            model.symmetric_contraction(
-                args.sc_nodes, args.channels, repeats=args.repeats, impl=impl
-            )
-        )
-    for name in args.models:
-        pot = model.step_potential(name)
-        for n in args.sizes:
-            step = model.md_step(
-                pot,
-                model.fcc_copper(n),
-                skin=None if args.skin < 0 else args.skin,
-                repeats=args.repeats,
-            )
-            rows.append(dict(op="md_step", impl=name, atoms=n, **step))
-    for row in rows:
-        ms = row.get("median_ms", row.get("ms_per_step"))
-        detail = row.get("order") or f"{row['atoms']} atoms"
-        print(f"{row['op']:>22} {row['impl']:>18} {detail:>10}: {ms:10.3f} ms")
-    record = dict(**provenance(), rows=rows)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1))
-    print(f"results: {args.out}")
-    return 0
-
-
-def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("structure", help="structure file readable by ASE (extxyz, CIF, POSCAR…)")
-    parser.add_argument("--model", required=True, help="run directory of a trained model")
-    _add_checkpoint_arguments(parser)
-    parser.add_argument("--index", default="-1", help="frame of the file (default: the last)")
-
-
-REPEATS_HELP = "timed calls after warm-up; the median is reported"
-
-
-def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="where named datasets live (default: $EQPOT_DATA, else ../shared/data)",
-    )
-
-
-LABEL_KEY_FLAGS = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": "virials"}
-
-
-def _add_label_key_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    """``--energy-key`` etc., the training config's ``energy_key`` etc. (mace-torch's);
-    ``default`` describes the lookup without one, with ``{name}`` for the label."""
-    for name, flag in LABEL_KEY_FLAGS.items():
-        parser.add_argument(
-            f"--{flag}-key",
-            help=f"key of the {flag} labels in the files (default: {default.format(name=name)})",
-        )
-
-
-def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--which",
-        default="best",
-        choices=("best", "last"),
-        help="checkpoint: lowest validation loss (default) or last epoch",
-    )
-    parser.add_argument(
-        "--dtype",
-        default=None,
-        choices=("float32", "float64"),
-        help="precision to run in (default: the one the model was trained in)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="eqpot",
-        description="E(3)-equivariant interatomic potentials in JAX: train, evaluate, run "
-        "MD and relaxations, describe and benchmark tensor products. Start with "
-        "`eqpot quickstart`; `eqpot COMMAND --help` describes each command.",
-    )
-    parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    tp_parser = sub.add_parser(
-        "tp",
-        help="describe a tensor product: output irreps, weights, couplings, expressivity",
-        description="Build a tensor product with eqpot.tp.make and describe it.",
-    )
-    tp_parser.add_argument("family", help="cg | gaunt_fourier | gaunt_grid | so2 | cp")
-    tp_parser.add_argument("irreps_in1", help='first operand, e.g. "0e+1o+2e"')
-    tp_parser.add_argument("irreps_in2", help='second operand (so2: "1o", the edge vector)')
-    tp_parser.add_argument("irreps_out", nargs="?", default=None, help="output irreps (optional)")
-    tp_parser.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        type=_parse_option,
-        metavar="KEY=VALUE",
-        help="family option, e.g. mode=uvu, m_max=2",
-    )
-    tp_parser.add_argument(
-        "--expressivity", action="store_true", help="also compute the expressivity (numerical rank)"
-    )
-    tp_parser.add_argument("--json", action="store_true", help="print JSON")
-    tp_parser.set_defaults(run=_describe)
-
-    quick = sub.add_parser(
-        "quickstart",
-        help="the main job: synthetic EMT Cu data -> small MACE -> held-out errors",
-        description="Generate the embedded EMT copper data if absent, train the quickstart "
-        "recipe (train/configs/quickstart.yaml) and evaluate it on held-out structures.",
-    )
-    quick.add_argument("--workdir", default=".", help="where quickstart-data/ and runs/ go")
-    quick.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    quick.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
-    quick.set_defaults(run=_quickstart)
-
-    train = sub.add_parser(
-        "train",
-        help="train a potential from a YAML config",
-        description="Train from a YAML recipe (see train/configs/); KEY=VALUE arguments "
-        "override it (model_config.KEY=VALUE for model hyperparameters). Ctrl-C or SIGTERM "
-        "stops after the current epoch and checkpoints it (exit 130/143; continue with "
-        "--resume); a second one stops at once.",
-    )
-    train.add_argument("config", nargs="?", help="YAML recipe")
-    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    train.add_argument(
-        "--keys", action="store_true", help="list every config key with its default and exit"
-    )
-    train.set_defaults(run=_train)
-
-    ev = sub.add_parser(
-        "eval",
-        help="errors of a trained run on files or named datasets",
-        description="Energy, force and stress RMSE/MAE of a run's checkpoint.",
-    )
-    ev.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
-    ev.add_argument("files", nargs="+", help="files, dataset names or name:split")
-    _add_checkpoint_arguments(ev)
-    ev.add_argument("--batch-size", type=int, default=10, help="structures per batch")
-    _add_data_dir_argument(ev)
-    ev.add_argument(
-        "--by-config-type",
-        action="store_true",
-        help="also a row per config_type (atoms.info) of each file, e.g. mlearn's Elastic, "
-        "Surface, Vacancy, AIMD-NVT",
-    )
-    ev.add_argument("--json", help="also write the metrics here")
-    ev.add_argument("--plots", help="write parity plots (PNG) into this directory")
-    ev.add_argument(
-        "--output",
-        help="write the structures with their predictions (eqpot_energy, eqpot_forces, "
-        "eqpot_stress) to this extended-XYZ file; unlabelled structures are predicted too",
-    )
-    _add_label_key_arguments(ev, "the key the run was trained with")
-    ev.set_defaults(run=_eval)
-
-    md = sub.add_parser(
-        "md",
-        help="molecular dynamics with a trained model (ASE integrators)",
-        description="NVE (velocity Verlet), NVT (Langevin) or NPT (isotropic MTK) dynamics; "
-        "writes a trajectory and a log (energies, temperature, pressure) and reports "
-        "ms/step, atom-steps/s and ns/day.",
-    )
-    _add_structure_arguments(md)
-    md.add_argument(
-        "--ensemble",
-        default="nvt",
-        choices=("nve", "nvt", "npt"),
-        help="velocity Verlet, Langevin or isotropic MTK barostat",
-    )
-    md.add_argument("--steps", type=int, default=1000, help="number of MD steps")
-    md.add_argument("--timestep", type=float, default=1.0, help="fs")
-    md.add_argument("--temperature", type=float, default=300.0, help="K (initial for NVE)")
-    md.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs")
-    md.add_argument("--pressure", type=float, default=0.0, help="NPT pressure, GPa")
-    md.add_argument("--interval", type=int, default=10, help="steps between log rows/frames")
-    md.add_argument("--output", default="md.extxyz", help=".traj or extxyz trajectory")
-    md.add_argument("--log", default="md.log", help="text log: energies, T, pressure")
-    md.add_argument("--seed", type=int, default=0, help="initial velocities, Langevin noise")
-    md.set_defaults(run=_md)
-
-    rx = sub.add_parser(
-        "relax",
-        help="relax positions (and optionally the cell) with a trained model",
-        description="FIRE or BFGS until the largest force is below --fmax; --cell relaxes "
-        "the cell through FrechetCellFilter. Exit status 1 when it did not converge.",
-    )
-    _add_structure_arguments(rx)
-    rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"), help="ASE optimiser")
-    rx.add_argument("--fmax", type=float, default=0.01, help="eV/Å")
-    rx.add_argument("--steps", type=int, default=1000, help="at most this many steps")
-    rx.add_argument("--cell", action="store_true", help="relax the cell too")
-    rx.add_argument("--pressure", type=float, default=0.0, help="GPa, with --cell")
-    rx.add_argument("--output", default="relaxed.extxyz", help="relaxed structure")
-    rx.add_argument("--log", default="relax.log", help="optimiser log")
-    rx.set_defaults(run=_relax)
-
+def _add_bench_command(sub) -> None:
+    """``eqpot bench tp | model``: microbenchmarks beside the peers."""
     bench = sub.add_parser("bench", help="microbenchmarks: tensor products against peers")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
-    btp = bench_sub.add_parser(
+    _add_bench_tp_command(bench_sub)
+    _add_bench_model_command(bench_sub)
+
+
+def _add_bench_tp_command(sub) -> None:
+    """``eqpot bench tp``: the tensor-product sweep."""
+    btp = sub.add_parser(
         "tp",
         help="time, FLOPs, memory, equivariance and expressivity of tensor products",
         description="Sweep products (eqpot families and e3nn-jax peers), degrees, channels "
@@ -544,7 +443,33 @@ def build_parser() -> argparse.ArgumentParser:
     btp.add_argument("--name", default="tp", help="file name stem")
     btp.set_defaults(run=_bench_tp)
 
-    bmodel = bench_sub.add_parser(
+
+def _bench_tp(args: argparse.Namespace) -> int:
+    from eqpot.bench import report, tp
+
+    if args.dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    rows = tp.run(
+        families=args.families or tp.default_families(),
+        settings=args.settings,
+        degrees=args.L,
+        channels=args.channels,
+        batch=args.batch,
+        orders=args.orders,
+        dtype=args.dtype,
+        repeats=args.repeats,
+        expressivity_max_L=args.expressivity_max_L,
+    )
+    print(report.write(rows, args.out, args.name))
+    print(f"results: {args.out}/{args.name}.csv, .json, _time.png, _pareto.png, _fastest.md")
+    return 0
+
+
+def _add_bench_model_command(sub) -> None:
+    """``eqpot bench model``: messages, contractions, MD steps."""
+    bmodel = sub.add_parser(
         "model",
         help="MACE message, symmetric contraction and MD steps of each model",
         description="DESIGN §5 shapes: the MACE message (eqpot products beside e3nn-jax), "
@@ -589,6 +514,48 @@ def build_parser() -> argparse.ArgumentParser:
     bmodel.add_argument("--out", default="bench-results/model.json", help="result JSON")
     bmodel.set_defaults(run=_bench_model)
 
+
+def _bench_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from eqpot.bench import model, provenance
+
+    rows = model.message(
+        args.products,
+        nodes=args.nodes,
+        edges=args.edges,
+        channels=args.channels,
+        repeats=args.repeats,
+    )
+    for impl in args.sc_impls or model.default_contraction_impls():
+        rows.append(
+            model.symmetric_contraction(
+                args.sc_nodes, args.channels, repeats=args.repeats, impl=impl
+            )
+        )
+    for name in args.models:
+        pot = model.step_potential(name)
+        for n in args.sizes:
+            step = model.md_step(
+                pot,
+                model.fcc_copper(n),
+                skin=None if args.skin < 0 else args.skin,
+                repeats=args.repeats,
+            )
+            rows.append(dict(op="md_step", impl=name, atoms=n, **step))
+    for row in rows:
+        ms = row.get("median_ms", row.get("ms_per_step"))
+        detail = row.get("order") or f"{row['atoms']} atoms"
+        print(f"{row['op']:>22} {row['impl']:>18} {detail:>10}: {ms:10.3f} ms")
+    record = dict(**provenance(), rows=rows)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(record, indent=1))
+    print(f"results: {args.out}")
+    return 0
+
+
+def _add_data_command(sub) -> None:
+    """``eqpot data synth | list | info``."""
     data = sub.add_parser("data", help="datasets: synthesize EMT data, list, inspect")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     synth = data_sub.add_parser("synth", help="write EMT-labelled periodic data (extxyz)")
@@ -606,6 +573,76 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir_argument(info)
     _add_label_key_arguments(info, "REF_{name}, {name}, then the file's calculator")
     info.set_defaults(run=_data_info)
+
+
+def _data_synth(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    elements = [e.strip() for e in args.elements.split(",") if e.strip()]
+    frames = datasets.generate(elements, num_per_kind=args.num_per_kind, seed=args.seed)
+    path = datasets.write_dataset(args.out, frames)
+    kinds = sorted({a.info["config_type"] for a in frames})
+    print(f"wrote {len(frames)} EMT-labelled structures ({', '.join(kinds)}) to {path}")
+    return 0
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    try:
+        root = datasets.data_dir(args.data_dir)
+    except datasets.DataError:
+        root = None
+    for name, entry in datasets.REGISTRY.items():
+        here = root is not None and (root / entry.directory).is_dir()
+        print(f"{name:15s} {'found ' if here else 'absent'} splits: {', '.join(entry.splits)}")
+        print(f"{'':15s} {entry.description}; {entry.licence}")
+    print(f"data directory: {root if root else 'none (set EQPOT_DATA)'}")
+    return 0
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from eqpot import datasets
+
+    keys = _label_keys(args)
+    structures = datasets.load(args.dataset, args.split, data_dir=args.data_dir, keys=keys)
+    sizes = [len(a) for a in structures]
+    has = {
+        k: sum(1 for a in structures if datasets.labels(a)[k] is not None)
+        for k in ("energy", "forces", "stress")
+    }
+    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
+    print(f"{len(structures)} structures, {min(sizes)}-{max(sizes)} atoms, elements {elements}")
+    print("labels: " + ", ".join(f"{k} {v}" for k, v in has.items()))
+    kinds = collections.Counter(datasets.labels(a)["config_type"] for a in structures)
+    print("config types: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+    return 0
+
+
+COMMAND_LEVELS = ("command", "bench_command", "data_command")  # the subparsers' dests
+COMMANDS = (
+    _add_quickstart_command,
+    _add_train_command,
+    _add_eval_command,
+    _add_md_command,
+    _add_relax_command,
+    _add_tp_command,
+    _add_bench_command,
+    _add_data_command,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eqpot",
+        description="E(3)-equivariant interatomic potentials in JAX: train, evaluate, run "
+        "MD and relaxations, describe and benchmark tensor products. Start with "
+        "`eqpot quickstart`; `eqpot COMMAND --help` describes each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_command in COMMANDS:
+        add_command(sub)
     return parser
 
 
@@ -614,10 +651,14 @@ def main(argv: list[str] | None = None) -> int:
     from eqpot.datasets import DataError
     from eqpot.train import ConfigError, TrainingDivergedError, TrainingInterruptedError
 
+    # the command as typed, e.g. "eqpot data info", to prefix its error messages
+    command = " ".join(
+        ["eqpot", *(getattr(args, d) for d in COMMAND_LEVELS if getattr(args, d, None))]
+    )
     try:
         return args.run(args)
     except TrainingInterruptedError as e:
-        print(f"eqpot {args.command}: {e}", file=sys.stderr)
+        print(f"{command}: {e}", file=sys.stderr)
         return 128 + e.signum  # the shell's code for a process ended by that signal
     except (
         ConfigError,
@@ -627,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         TrainingDivergedError,
         ValueError,
     ) as e:
-        print(f"eqpot {args.command}: error: {e}", file=sys.stderr)
+        print(f"{command}: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -19,6 +19,14 @@ def test_tp_options_and_errors(capsys):
     assert "SO2Product" in capsys.readouterr().out
     assert main(["tp", "gaunt", "0e", "0e"]) == 2
     assert "did you mean" in capsys.readouterr().err
+    assert main(["tp", "so2", "0e", "1o", "-o", "mdoe=uvu"]) == 2
+    assert capsys.readouterr().err.startswith("eqpot tp: error: so2: unknown option 'mdoe'")
+
+
+def test_errors_name_the_subcommand(tmp_path, capsys):
+    assert main(["data", "synth", "--out", str(tmp_path / "x.xyz"), "--elements", "Xx"]) == 2
+    assert capsys.readouterr().err.startswith("eqpot data synth: error: EMT has no parameters")
+    assert not (tmp_path / "x.xyz").exists()
 
 
 def test_console_script_help():

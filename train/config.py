@@ -12,7 +12,6 @@ checked against the chosen model's own fields (:func:`eqpot.models.build`).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import typing
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from eqpot.atomic_write import atomic_write
+from eqpot.suggest import did_you_mean
 
 
 class ConfigError(ValueError):
@@ -107,11 +107,6 @@ CHOICES = {
 }
 
 
-def _nearest(key: str, options) -> str:
-    hint = difflib.get_close_matches(key, list(options), n=1, cutoff=0.5)
-    return f"; did you mean {hint[0]!r}?" if hint else ""
-
-
 def _coerce(key: str, value, where: str):
     hint = typing.get_type_hints(TrainConfig)[key]
     allowed = [t for t in typing.get_args(hint)] or [hint]
@@ -140,7 +135,7 @@ def _coerce(key: str, value, where: str):
 def _apply(config: dict, updates: dict, where: str) -> None:
     for key, value in updates.items():
         if key not in FIELDS:
-            raise ConfigError(f"{where}: unknown key {key!r}{_nearest(key, FIELDS)}")
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, FIELDS)}")
         value = _coerce(key, value, where)
         if key in CHOICES and value not in CHOICES[key]:
             raise ConfigError(f"{where}: {key} must be one of {CHOICES[key]}, got {value!r}")
@@ -196,14 +191,15 @@ def _check_model_config(config: TrainConfig) -> None:
     from eqpot.models import MODELS
 
     if config.model not in MODELS:
-        raise ConfigError(f"model: unknown model {config.model!r}{_nearest(config.model, MODELS)}")
+        hint = did_you_mean(config.model, MODELS)
+        raise ConfigError(f"model: unknown model {config.model!r}{hint}")
     fields = {f.name for f in dataclasses.fields(MODELS[config.model][1])}
     for key in config.model_config:
         if key not in fields or key in SET_BY_TRAINER:
             detail = " (set at the top level)" if key in ("r_max", "dtype") else ""
             raise ConfigError(
                 f"model_config: {key!r} is not a {config.model} hyperparameter"
-                f"{detail}{_nearest(key, fields)}"
+                f"{detail}{did_you_mean(key, fields)}"
             )
 
 

@@ -24,7 +24,8 @@ MODELS = {
 def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.0, **config):
     """Build model ``name`` from hyperparameters (unknown names are errors)."""
     import dataclasses
-    import difflib
+
+    from eqpot.suggest import did_you_mean
 
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
@@ -32,9 +33,8 @@ def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.
     fields = {f.name for f in dataclasses.fields(config_cls)}
     for key in config:
         if key not in fields:
-            hint = difflib.get_close_matches(key, fields, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueError(f"{name}: unknown hyperparameter {key!r}{extra}")
+            hint = did_you_mean(key, fields)
+            raise ValueError(f"{name}: unknown hyperparameter {key!r}{hint}")
     for key in ("radial_MLP",):
         if key in config:
             config[key] = tuple(config[key])

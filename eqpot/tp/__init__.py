@@ -18,6 +18,9 @@ family             what it computes                                             
 
 from __future__ import annotations
 
+import inspect
+
+from eqpot.suggest import did_you_mean
 from eqpot.tp.base import Coupling, TensorProduct, WeightBlock
 from eqpot.tp.cg import CGProduct
 from eqpot.tp.cp import CPProduct
@@ -45,14 +48,24 @@ def make(family: str, irreps_in1, irreps_in2, irreps_out=None, **options) -> Ten
         '1x0e+1x1o+1x2e+1x3o+1x4e'
     """
     if family not in FAMILIES:
-        import difflib
-
-        hint = difflib.get_close_matches(family, FAMILIES, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        hint = did_you_mean(family, FAMILIES)
         raise ValueError(
-            f"unknown tensor-product family {family!r}{suggestion} (known: {', '.join(FAMILIES)})"
+            f"unknown tensor-product family {family!r}{hint} (known: {', '.join(FAMILIES)})"
         )
+    known = _option_names(FAMILIES[family])
+    for key in options:
+        if key not in known:
+            raise ValueError(
+                f"{family}: unknown option {key!r}{did_you_mean(key, known)} "
+                f"(options: {', '.join(known) or 'none'})"
+            )
     return FAMILIES[family](irreps_in1, irreps_in2, irreps_out, **options)
+
+
+def _option_names(product: type[TensorProduct]) -> list[str]:
+    """The keyword-only parameters of a family's constructor: its options."""
+    parameters = inspect.signature(product).parameters.values()
+    return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
 
 __all__ = [

@@ -62,3 +62,11 @@ def test_interface_and_errors():
         tp.make("cgg", "0e", "0e")
     with pytest.raises(ValueError, match="mode"):
         tp.make("cg", "0e", "0e", mode="uuu")
+    with pytest.raises(ValueError, match=r"unknown option 'mdoe'; did you mean 'mode'\?"):
+        tp.make("cg", "0e", "0e", mdoe="uvw")
+
+
+@pytest.mark.parametrize("family", sorted(tp.FAMILIES))
+def test_every_family_lists_its_options_in_the_unknown_option_error(family):
+    with pytest.raises(ValueError, match=rf"^{family}: unknown option 'nonsense' \(options: "):
+        tp.make(family, "0e", "0e", nonsense=1)
