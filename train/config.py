@@ -71,6 +71,9 @@ class TrainConfig:
     amsgrad: bool = True
     lr: float = 0.01
     weight_decay: float = 5e-7
+    # the parameters weight decay applies to: globs over their paths, e.g.
+    # "layers/*/linear_message/*"; null: every weight matrix (ndim >= 2)
+    weight_decay_on: list | None = None
     clip_grad: float | None = 10.0
     scheduler: str = "plateau"  # plateau | cosine | constant
     lr_factor: float = 0.8
@@ -143,6 +146,8 @@ def _apply(config: dict, updates: dict, where: str) -> None:
             raise ConfigError(f"{where}: {key} must be at least 1, got {value!r}")
         if key == "config_type_weights":
             _check_weights(value, f"{where}: {key}")
+        if key == "weight_decay_on" and value is not None:
+            _check_patterns(value, f"{where}: {key}")
         if key == "model_config":
             config.setdefault("model_config", {}).update(value)
         else:
@@ -153,6 +158,11 @@ def _check_weights(weights: dict, where: str) -> None:
     for name, weight in weights.items():
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
             raise ConfigError(f"{where}: {name!r} must have a number >= 0, got {weight!r}")
+
+
+def _check_patterns(patterns: list, where: str) -> None:
+    if not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise ConfigError(f"{where}: give a list of path patterns, got {patterns!r}")
 
 
 def parse_overrides(overrides: list[str]) -> dict:

@@ -1,10 +1,10 @@
 """Optimiser, learning-rate schedules and the parameter EMA (MACE's recipe).
 
-The optimiser is an optax chain: global-norm clipping (``clip_grad``), L2 weight decay on
-weight matrices only (``ndim >= 2``; added to the gradient for ``adam`` as in PyTorch's
-Adam, decoupled for ``adamw``), Adam or AMSGrad moments, and a learning rate held in the
-optimiser state (``optax.inject_hyperparams``) so the epoch-level schedules below can set it
-without recompiling and it is saved with every checkpoint.
+The optimiser is an optax chain: global-norm clipping (``clip_grad``), L2 weight decay
+(added to the gradient for ``adam`` as in PyTorch's Adam, decoupled for ``adamw``) on the
+parameters :func:`weight_decay_mask` selects, Adam or AMSGrad moments, and a learning rate
+held in the optimiser state (``optax.inject_hyperparams``) so the epoch-level schedules below
+can set it without recompiling and it is saved with every checkpoint.
 
 Schedules, applied once per epoch: ``plateau`` (multiply by ``lr_factor`` after
 ``scheduler_patience`` evaluations without a relative improvement of 1e-4 in the validation
@@ -17,30 +17,60 @@ EMA: ``ema <- d ema + (1 - d) params`` with ``d = min(ema_decay, (1 + n) / (10 +
 
 from __future__ import annotations
 
+import fnmatch
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from eqpot.train.config import TrainConfig
+from eqpot.train.config import ConfigError, TrainConfig
 
 
-def _decay_mask(params):
-    return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
+def parameter_path(path) -> str:
+    """A parameter's key path as ``"layers/0/radial/weights/1"``."""
+    return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)
+
+
+def weight_decay_mask(params, patterns: Sequence[str] | None = None):
+    """True for the parameters that weight decay applies to, as a pytree like ``params``.
+
+    ``patterns=None``: every weight matrix (``ndim >= 2``), not biases, norm scales or
+    flattened weight vectors. Otherwise the parameters whose path (:func:`parameter_path`)
+    matches one of the ``fnmatch`` globs, e.g. mace-torch's choice for MACE, the
+    interactions' linear and skip weights and the products (``layers/*/linear_message/*``,
+    ``layers/*/skip/*``, ``layers/*/basis/*``, ``layers/*/linear_out/*``). A pattern that
+    matches no parameter is a :class:`ConfigError` that lists the paths.
+    """
+    if patterns is None:
+        return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
+    paths = [parameter_path(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+    for pattern in patterns:
+        if not fnmatch.filter(paths, pattern):
+            raise ConfigError(
+                f"weight_decay_on: {pattern!r} matches no parameter; the paths are "
+                + ", ".join(paths)
+            )
+    return jax.tree_util.tree_map_with_path(
+        lambda p, _: any(fnmatch.fnmatchcase(parameter_path(p), q) for q in patterns), params
+    )
 
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    def decay_mask(params):
+        return weight_decay_mask(params, config.weight_decay_on)
+
     def chain(learning_rate):
         parts = []
         if config.clip_grad is not None:
             parts.append(optax.clip_by_global_norm(config.clip_grad))
         if config.weight_decay and config.optimizer == "adam":
-            parts.append(optax.add_decayed_weights(config.weight_decay, _decay_mask))
+            parts.append(optax.add_decayed_weights(config.weight_decay, decay_mask))
         moments = optax.scale_by_amsgrad() if config.amsgrad else optax.scale_by_adam()
         parts.append(moments)
         if config.weight_decay and config.optimizer == "adamw":
-            parts.append(optax.add_decayed_weights(config.weight_decay, _decay_mask))
+            parts.append(optax.add_decayed_weights(config.weight_decay, decay_mask))
         parts.append(optax.scale_by_learning_rate(learning_rate))
         return optax.chain(*parts)
 
