@@ -19,12 +19,13 @@ from .registry import (
     load,
     spec,
 )
-from .statistics import average_num_neighbors, fit_e0s, scale_shift, split
+from .statistics import SCALINGS, average_num_neighbors, fit_e0s, scale_shift, split
 from .synthetic import generate, synthesize, write_dataset
 
 __all__ = [
     "DATA_ENV",
     "REGISTRY",
+    "SCALINGS",
     "DataError",
     "DatasetSpec",
     "LabelKeys",

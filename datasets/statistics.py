@@ -2,8 +2,8 @@
 
 * ``E0s``: isolated-atom energies, or the least-squares fit ``E_total ~ sum_Z n_Z E0_Z``;
 * average number of neighbours (edges per atom) for the message normalisation;
-* ``shift`` = mean per-atom energy after subtracting E0s; ``scale`` = RMS force component
-  (MACE's ``ScaleShiftMACE`` with ``scaling="rms_forces_scaling"``);
+* ``scale`` and ``shift`` of MACE's ``ScaleShiftMACE`` by mace-torch's ``scaling`` rules
+  (:data:`SCALINGS`);
 * seeded train/validation splits.
 """
 
@@ -46,13 +46,37 @@ def interaction_energy_per_atom(atoms: ase.Atoms, e0s: dict[int, float]) -> floa
     return (atoms.info[ENERGY] - reference) / len(atoms)
 
 
-def scale_shift(structures: Sequence[ase.Atoms], e0s: dict[int, float]) -> tuple[float, float]:
-    """``(scale, shift)``: RMS force component (eV/Å) and mean per-atom energy (eV)."""
+SCALINGS = ("rms_forces_scaling", "std_scaling", "no_scaling")
+
+
+def scale_shift(
+    structures: Sequence[ase.Atoms],
+    e0s: dict[int, float],
+    scaling: str = "rms_forces_scaling",
+) -> tuple[float, float]:
+    """``(scale, shift)`` (eV/Å-like scale, eV) of the per-atom interaction energies
+    ``e_s = (E_s - sum_i E0_{Z_i}) / n_s`` of the structures with an energy, as mace-torch
+    computes them for its ``scaling`` options:
+
+    * ``rms_forces_scaling`` (MACE's default): shift = mean ``e_s``, scale = RMS of the
+      force components ``sqrt(<F_ia^2>)``;
+    * ``std_scaling``: shift = mean ``e_s``, scale = their standard deviation (``ddof=1``);
+    * ``no_scaling``: ``(1, 0)``.
+
+    A scale that comes out as zero (one structure, or no forces) is replaced by 1.
+    """
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+    if scaling == "no_scaling":
+        return 1.0, 0.0
     per_atom = [interaction_energy_per_atom(a, e0s) for a in structures if ENERGY in a.info]
-    forces = [a.arrays[FORCES] for a in structures if FORCES in a.arrays]
     shift = float(np.mean(per_atom)) if per_atom else 0.0
-    scale = float(np.sqrt(np.mean(np.concatenate(forces) ** 2))) if forces else 1.0
-    return scale, shift
+    if scaling == "std_scaling":
+        scale = float(np.std(per_atom, ddof=1)) if len(per_atom) > 1 else 0.0
+    else:
+        forces = [a.arrays[FORCES] for a in structures if FORCES in a.arrays]
+        scale = float(np.sqrt(np.mean(np.concatenate(forces) ** 2))) if forces else 0.0
+    return (scale if scale > 0 else 1.0), shift
 
 
 def average_num_neighbors(num_edges: Sequence[int], num_nodes: Sequence[int]) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from eqpot.atomic_write import atomic_write
+from eqpot.datasets.statistics import SCALINGS
 from eqpot.suggest import did_you_mean
 
 
@@ -53,6 +54,9 @@ class TrainConfig:
     # "average" (least squares), "isolated" or {Z: eV}; fine-tuning: also "foundation" (its
     # E0s) or "estimated" (fitted to the energies minus the foundation's interaction energies)
     E0s: Any = "average"
+    # the model's energy scale and shift from the training data: rms_forces_scaling |
+    # std_scaling | no_scaling (mace-torch's options; see eqpot.datasets.scale_shift)
+    scaling: str = "rms_forces_scaling"
     r_max: float = 5.0
     # model
     model: str = "mace"
@@ -106,6 +110,7 @@ CHOICES = {
     "optimizer": ("adam", "adamw"),
     "scheduler": ("plateau", "cosine", "constant"),
     "dtype": ("float32", "float64"),
+    "scaling": SCALINGS,
     "foundation_which": ("best", "last"),
 }
 

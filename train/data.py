@@ -15,8 +15,9 @@ model needs (MACE's data preparation):
 * otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
   (``"average"``: least squares over the training set; ``"isolated"``: the registered
   dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
-  explicit ``{Z: eV}``), ``scale`` = RMS force component and ``shift`` = mean per-atom
-  interaction energy, and the average number of neighbours.
+  explicit ``{Z: eV}``), ``scale`` and ``shift`` by the config's ``scaling`` (default: RMS
+  force component and mean per-atom interaction energy), and the average number of
+  neighbours.
 """
 
 from __future__ import annotations
@@ -273,7 +274,7 @@ def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     else:
         type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})
         e0s = _e0s(config, train, type_map, isolated)
-        scale, shift = datasets.scale_shift(train, e0s)
+        scale, shift = datasets.scale_shift(train, e0s, config.scaling)
         train_graphs = graphs_from_structures(train, config.r_max, type_map, weights)
         avg = datasets.average_num_neighbors(
             [g.num_edges for g in train_graphs], [g.num_nodes for g in train_graphs]

@@ -26,6 +26,13 @@ def test_scale_shift_and_split():
     forces = np.concatenate([a.arrays["REF_forces"] for a in frames])
     assert scale == pytest.approx(np.sqrt(np.mean(forces**2)))
     assert shift == pytest.approx(np.mean([a.info["REF_energy"] / len(a) for a in frames]))
+    per_atom = [a.info["REF_energy"] / len(a) for a in frames]
+    std_scale, std_shift = datasets.scale_shift(frames, e0s, "std_scaling")
+    assert (std_scale, std_shift) == pytest.approx((np.std(per_atom, ddof=1), shift))
+    assert datasets.scale_shift(frames, e0s, "no_scaling") == (1.0, 0.0)
+    assert datasets.scale_shift(frames[:1], e0s, "std_scaling")[0] == 1.0  # no spread: 1
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        datasets.scale_shift(frames, e0s, "std")
     train, valid = datasets.split(list(range(100)), 0.1, seed=3)
     assert len(valid) == 10 and sorted(train + valid) == list(range(100))
     assert datasets.split(list(range(100)), 0.1, seed=3) == (train, valid)

@@ -88,3 +88,20 @@ def test_isolated_atom_energies_come_from_the_training_file(dft_file):
     assert fitted[0] != pytest.approx(E0_CU, abs=1e-3)
     with pytest.raises(ConfigError, match="'estimated' needs a foundation_model"):
         prepare(_config(path, "E0s=estimated"))
+
+
+@pytest.mark.parametrize("scaling", datasets.SCALINGS)
+def test_scaling_sets_the_models_scale_and_shift(dft_file, scaling):
+    path, emt = dft_file
+    config = _config(path, "E0s=isolated", f"scaling={scaling}", "valid_fraction=0")
+    statistics = prepare(config).statistics  # all structures train: the values are exact
+    per_atom = [(datasets.labels(a)["energy"] - len(a) * E0_CU) / len(a) for a in emt]
+    forces = np.concatenate([datasets.labels(a)["forces"] for a in emt])
+    expected = {
+        "rms_forces_scaling": (np.sqrt(np.mean(forces**2)), np.mean(per_atom)),
+        "std_scaling": (np.std(per_atom, ddof=1), np.mean(per_atom)),
+        "no_scaling": (1.0, 0.0),
+    }[scaling]
+    assert (statistics.scale, statistics.shift) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ConfigError, match="scaling must be one of"):
+        _config(path, "scaling=rms")
