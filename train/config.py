@@ -79,7 +79,8 @@ class TrainConfig:
     # "layers/*/linear_message/*"; null: every weight matrix (ndim >= 2)
     weight_decay_on: list | None = None
     clip_grad: float | None = 10.0
-    scheduler: str = "plateau"  # plateau | cosine | constant
+    scheduler: str = "plateau"  # plateau | cosine | exponential | constant
+    lr_scheduler_gamma: float = 0.9993  # exponential: lr * gamma^epoch
     lr_factor: float = 0.8
     scheduler_patience: int = 50
     warmup_epochs: int = 0
@@ -108,7 +109,7 @@ FROM_DATA = {"avg_num_neighbors": "the training set's mean neighbour count unles
 POSITIVE = ("batch_size", "valid_batch_size", "num_buckets", "eval_interval", "checkpoint_interval")
 CHOICES = {
     "optimizer": ("adam", "adamw"),
-    "scheduler": ("plateau", "cosine", "constant"),
+    "scheduler": ("plateau", "cosine", "exponential", "constant"),
     "dtype": ("float32", "float64"),
     "scaling": SCALINGS,
     "foundation_which": ("best", "last"),

@@ -8,8 +8,10 @@ can set it without recompiling and it is saved with every checkpoint.
 
 Schedules, applied once per epoch: ``plateau`` (multiply by ``lr_factor`` after
 ``scheduler_patience`` evaluations without a relative improvement of 1e-4 in the validation
-loss, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``), ``cosine`` (``lr (1 + cos(pi t/T))/2``)
-or ``constant``; a linear warm-up over ``warmup_epochs`` multiplies any of them.
+loss, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``), ``cosine`` (``lr (1 + cos(pi t/T))/2``),
+``exponential`` (``lr gamma^t``, mace-torch's ``ExponentialLR``) or ``constant``; a linear
+warm-up over ``warmup_epochs`` multiplies any of them. Stage two runs at the constant
+``stage_two_lr``, as mace-torch's SWA stage does.
 
 EMA: ``ema <- d ema + (1 - d) params`` with ``d = min(ema_decay, (1 + n) / (10 + n))`` after
 ``n`` updates (torch_ema's ``use_num_updates``, as in mace-torch).
@@ -94,7 +96,7 @@ def ema_update(ema, params, num_updates, decay: float):
 
 
 class Schedule:
-    """Epoch-level learning rate: base (stage) x plateau factor x warm-up or cosine."""
+    """Epoch-level learning rate: the stage-one schedule, then stage two's constant rate."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
@@ -104,13 +106,25 @@ class Schedule:
         return {"best": math.inf, "bad": 0, "factor": 1.0}
 
     def learning_rate(self, epoch: int, stage_two: bool, state: dict) -> float:
+        """The learning rate of ``epoch`` (counted from 0).
+
+        Stage one: ``lr`` times the plateau factor (``plateau``), ``(1 + cos(pi epoch /
+        max_num_epochs)) / 2`` (``cosine``) or ``lr_scheduler_gamma ** epoch``
+        (``exponential``), times ``(epoch + 1) / (warmup_epochs + 1)`` during the warm-up.
+        Stage two: ``stage_two_lr``, constant: mace-torch stops its scheduler there and
+        SWALR holds ``swa_lr``.
+        """
         c = self.config
-        base = c.stage_two_lr if stage_two else c.lr
+        if stage_two:
+            return c.stage_two_lr
+        lr = c.lr * state["factor"]
         if c.scheduler == "cosine":
-            base *= 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, c.max_num_epochs)))
+            lr *= 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, c.max_num_epochs)))
+        elif c.scheduler == "exponential":
+            lr *= c.lr_scheduler_gamma**epoch
         if c.warmup_epochs and epoch < c.warmup_epochs:
-            base *= (epoch + 1) / (c.warmup_epochs + 1)
-        return base * state["factor"]
+            lr *= (epoch + 1) / (c.warmup_epochs + 1)
+        return lr
 
     def after_evaluation(self, valid_loss: float, state: dict) -> dict:
         if self.config.scheduler != "plateau":

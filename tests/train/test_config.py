@@ -27,7 +27,7 @@ def test_wrong_type_and_choice():
     with pytest.raises(ConfigError, match="batch_size must be int"):
         load_config(RECIPE, ["batch_size=abc"])
     with pytest.raises(ConfigError, match="scheduler must be one of"):
-        load_config(RECIPE, ["scheduler=exponential"])
+        load_config(RECIPE, ["scheduler=step"])
 
 
 def test_missing_config_file(tmp_path):

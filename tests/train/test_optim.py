@@ -7,7 +7,13 @@ from flax import nnx
 
 from eqpot import models
 from eqpot.train import ConfigError, load_config
-from eqpot.train.optim import make_optimizer, parameter_path, weight_decay_mask
+from eqpot.train.optim import (
+    Schedule,
+    ema_update,
+    make_optimizer,
+    parameter_path,
+    weight_decay_mask,
+)
 
 MACE_TORCH_CHOICE = [
     "layers/*/linear_message/*",
@@ -77,3 +83,49 @@ def test_config_rejects_an_empty_or_non_list_pattern_set():
         load_config(None, ["weight_decay_on=[]"])
     with pytest.raises(ConfigError, match="weight_decay_on must be list"):
         load_config(None, ["weight_decay_on=layers"])
+
+
+def _schedule(*overrides):
+    config = load_config(None, ["lr=0.01", "stage_two_lr=0.001", *overrides])
+    return Schedule(config), Schedule.initial_state()
+
+
+def test_plateau_reduces_after_more_than_patience_evaluations_without_improvement():
+    """torch's ReduceLROnPlateau (mode min, rel threshold 1e-4): the 3rd bad evaluation in a
+    row with patience 2 multiplies the rate by lr_factor and restarts the count."""
+    schedule, state = _schedule("scheduler_patience=2", "lr_factor=0.5")
+    rates = []
+    for loss in [1.0, 0.9, 0.89995, 0.9, 0.95, 0.95, 0.95, 0.95, 0.5]:
+        state = schedule.after_evaluation(loss, state)
+        rates.append(schedule.learning_rate(0, False, state))
+    # 0.89995 is not a 1e-4 relative improvement over 0.9: bad evaluations 1, 2, 3 -> halve
+    assert rates == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.0025, 0.0025])
+
+
+def test_cosine_exponential_and_warm_up():
+    cosine, state = _schedule("scheduler=cosine", "max_num_epochs=10")
+    assert [cosine.learning_rate(e, False, state) for e in (0, 5, 10)] == pytest.approx(
+        [0.01, 0.005, 0.0]
+    )
+    exponential, state = _schedule("scheduler=exponential", "lr_scheduler_gamma=0.5")
+    assert exponential.learning_rate(3, False, state) == pytest.approx(0.01 / 8)
+    warm, state = _schedule("scheduler=constant", "warmup_epochs=3")
+    assert [warm.learning_rate(e, False, state) for e in range(5)] == pytest.approx(
+        [0.0025, 0.005, 0.0075, 0.01, 0.01]
+    )
+
+
+def test_stage_two_holds_its_own_rate_whatever_the_stage_one_schedule():
+    for scheduler in ("plateau", "cosine", "exponential", "constant"):
+        schedule, state = _schedule(f"scheduler={scheduler}", "lr_scheduler_gamma=0.5")
+        state = dict(state, factor=0.125)  # as after three plateau reductions
+        assert schedule.learning_rate(40, True, state) == 0.001
+
+
+def test_ema_follows_torch_ema_with_num_updates():
+    """decay_n = min(decay, (1 + n) / (10 + n)): 0.1 at n = 0, then the set decay."""
+    ema, params = {"w": jnp.zeros(2)}, {"w": jnp.ones(2)}
+    first = ema_update(ema, params, 0, 0.99)
+    np.testing.assert_allclose(first["w"], 0.9)
+    later = ema_update(first, params, 10_000, 0.99)
+    np.testing.assert_allclose(later["w"], 0.99 * 0.9 + 0.01, rtol=1e-6)
