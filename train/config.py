@@ -171,6 +171,16 @@ def _check_patterns(patterns: list, where: str) -> None:
         raise ConfigError(f"{where}: give a list of path patterns, got {patterns!r}")
 
 
+def _parse_yaml(text: str, where: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{where}: not valid YAML{at}: {problem}") from None
+
+
 def parse_overrides(overrides: list[str]) -> dict:
     """``["lr=0.01", "model_config.num_channels=8"]`` -> nested dict (values parsed as YAML)."""
     out: dict = {}
@@ -178,7 +188,7 @@ def parse_overrides(overrides: list[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value")
         key, text = item.split("=", 1)
-        value = yaml.safe_load(text) if text else None
+        value = _parse_yaml(text, f"override {item!r}") if text else None
         if key.startswith("model_config."):
             out.setdefault("model_config", {})[key.split(".", 1)[1]] = value
         else:
@@ -193,7 +203,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = _parse_yaml(path.read_text(), str(path)) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of keys to values")
         _apply(values, loaded, str(path))

@@ -58,3 +58,12 @@ def test_keys_lists_every_training_key_and_model_hyperparameter(capsys):
         for field in dataclasses.fields(config_cls):
             if field.name not in ("num_elements", "r_max", "dtype"):
                 assert f"model_config.{field.name}" in listed
+
+
+def test_invalid_yaml_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("lr: 0.01\nbatch_size: [5\nseed: 1\n")
+    with pytest.raises(ConfigError, match=rf"{path}: not valid YAML \(line 3, column 5\)"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"override 'lr=\[0.1': not valid YAML"):
+        load_config(None, ["lr=[0.1"])
