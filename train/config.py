@@ -106,7 +106,46 @@ class TrainConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 SET_BY_TRAINER = ("num_elements", "r_max", "dtype")  # model fields taken from the data/top level
 FROM_DATA = {"avg_num_neighbors": "the training set's mean neighbour count unless given"}
-POSITIVE = ("batch_size", "valid_batch_size", "num_buckets", "eval_interval", "checkpoint_interval")
+# the values each numeric key may take: (lower, upper, lower included, upper included)
+_AT_LEAST_ONE = (1, None, True, False)
+_NON_NEGATIVE = (0, None, True, False)
+_POSITIVE = (0, None, False, False)
+RANGES = {
+    **dict.fromkeys(
+        (
+            "batch_size",
+            "valid_batch_size",
+            "num_buckets",
+            "eval_interval",
+            "checkpoint_interval",
+            "max_num_epochs",
+            "max_train",
+        ),
+        _AT_LEAST_ONE,
+    ),
+    **dict.fromkeys(
+        (
+            "lr",
+            "stage_two_lr",
+            "weight_decay",
+            "energy_weight",
+            "forces_weight",
+            "stress_weight",
+            "stage_two_energy_weight",
+            "stage_two_forces_weight",
+            "scheduler_patience",
+            "warmup_epochs",
+            "patience",
+            "start_stage_two",
+        ),
+        _NON_NEGATIVE,
+    ),
+    **dict.fromkeys(("r_max", "clip_grad", "huber_delta", "max_time"), _POSITIVE),
+    "valid_fraction": (0, 1, True, False),
+    "ema_decay": (0, 1, True, False),
+    "lr_factor": (0, 1, False, True),
+    "lr_scheduler_gamma": (0, 1, False, True),
+}
 CHOICES = {
     "optimizer": ("adam", "adamw"),
     "scheduler": ("plateau", "cosine", "exponential", "constant"),
@@ -148,8 +187,8 @@ def _apply(config: dict, updates: dict, where: str) -> None:
         value = _coerce(key, value, where)
         if key in CHOICES and value not in CHOICES[key]:
             raise ConfigError(f"{where}: {key} must be one of {CHOICES[key]}, got {value!r}")
-        if key in POSITIVE and not value >= 1:
-            raise ConfigError(f"{where}: {key} must be at least 1, got {value!r}")
+        if key in RANGES and value is not None:
+            _check_range(key, value, RANGES[key], where)
         if key == "config_type_weights":
             _check_weights(value, f"{where}: {key}")
         if key == "weight_decay_on" and value is not None:
@@ -158,6 +197,18 @@ def _apply(config: dict, updates: dict, where: str) -> None:
             config.setdefault("model_config", {}).update(value)
         else:
             config[key] = value
+
+
+def _check_range(key: str, value, bounds: tuple, where: str) -> None:
+    lower, upper, lower_in, upper_in = bounds
+    above = value >= lower if lower_in else value > lower
+    below = upper is None or (value <= upper if upper_in else value < upper)
+    if not (above and below):  # also catches NaN
+        if upper is None:
+            allowed = f"{'>=' if lower_in else '>'} {lower}"
+        else:
+            allowed = f"in {'[' if lower_in else '('}{lower}, {upper}{']' if upper_in else ')'}"
+        raise ConfigError(f"{where}: {key} must be {allowed}, got {value!r}")
 
 
 def _check_weights(weights: dict, where: str) -> None:

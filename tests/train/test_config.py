@@ -67,3 +67,28 @@ def test_invalid_yaml_names_the_file_line_and_column(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match=r"override 'lr=\[0.1': not valid YAML"):
         load_config(None, ["lr=[0.1"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("r_max=-1", "r_max must be > 0, got -1.0"),
+        ("lr=-0.1", "lr must be >= 0, got -0.1"),
+        ("max_num_epochs=0", "max_num_epochs must be >= 1, got 0"),
+        ("ema_decay=1.5", r"ema_decay must be in \[0, 1\), got 1.5"),
+        ("lr_factor=2", r"lr_factor must be in \(0, 1\], got 2.0"),
+        ("forces_weight=-1", "forces_weight must be >= 0"),
+        ("huber_delta=0", "huber_delta must be > 0, got 0.0"),
+        ("valid_fraction=.nan", "valid_fraction must be in"),
+        ("batch_size=0", "batch_size must be >= 1, got 0"),
+    ],
+)
+def test_out_of_range_values_name_the_key_and_the_allowed_range(override, message):
+    with pytest.raises(ConfigError, match=rf"command line: {message}"):
+        load_config(RECIPE, [override])
+
+
+def test_boundary_values_that_make_sense_are_accepted():
+    config = load_config(RECIPE, ["lr=0", "ema_decay=0", "lr_factor=1", "valid_fraction=0"])
+    assert (config.lr, config.ema_decay, config.lr_factor) == (0.0, 0.0, 1.0)
+    assert load_config(RECIPE, ["ema_decay=null", "clip_grad=null"]).clip_grad is None
