@@ -265,7 +265,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
 
 
 def _check_model_config(config: TrainConfig) -> None:
-    from eqpot.models import MODELS
+    from eqpot.models import MODELS, check_counts
 
     if config.model not in MODELS:
         hint = did_you_mean(config.model, MODELS)
@@ -278,6 +278,10 @@ def _check_model_config(config: TrainConfig) -> None:
                 f"model_config: {key!r} is not a {config.model} hyperparameter"
                 f"{detail}{did_you_mean(key, fields)}"
             )
+    try:
+        check_counts(config.model, config.model_config)
+    except ValueError as error:
+        raise ConfigError(f"model_config: {error}") from None
 
 
 def _default(field: dataclasses.Field):

@@ -38,6 +38,7 @@ def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.
     for key in ("radial_MLP",):
         if key in config:
             config[key] = tuple(config[key])
+    check_counts(name, config)
     return cls(
         config_cls(**config),
         atomic_energies=atomic_energies,
@@ -45,6 +46,22 @@ def build(name: str, *, seed: int = 0, atomic_energies=None, scale=1.0, shift=0.
         shift=shift,
         rngs=nnx.Rngs(seed),
     )
+
+
+# integer hyperparameters that may be 0 (degrees: 0 means scalars only); every other one
+# counts something (channels, layers, basis functions) and must be at least 1
+DEGREES = ("max_ell", "max_L", "lmax", "mmax")
+
+
+def check_counts(name: str, config: dict) -> None:
+    """Raise ValueError for an integer hyperparameter of model ``name`` below its least
+    value (see :data:`DEGREES`)."""
+    for key, value in config.items():
+        values = value if key == "radial_MLP" else (value,)
+        lowest = 0 if key in DEGREES else 1
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool) and v < lowest:
+                raise ValueError(f"{name}: {key} must be >= {lowest}, got {value!r}")
 
 
 __all__ = [
@@ -56,6 +73,7 @@ __all__ = [
     "Potential",
     "Predictions",
     "build",
+    "check_counts",
     "hessian",
     "predict",
 ]

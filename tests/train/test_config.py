@@ -92,3 +92,11 @@ def test_boundary_values_that_make_sense_are_accepted():
     config = load_config(RECIPE, ["lr=0", "ema_decay=0", "lr_factor=1", "valid_fraction=0"])
     assert (config.lr, config.ema_decay, config.lr_factor) == (0.0, 0.0, 1.0)
     assert load_config(RECIPE, ["ema_decay=null", "clip_grad=null"]).clip_grad is None
+
+
+def test_a_count_hyperparameter_below_one_is_an_error_at_load_time():
+    with pytest.raises(ConfigError, match="model_config: mace: num_channels must be >= 1, got 0"):
+        load_config(RECIPE, ["model_config.num_channels=0"])
+    with pytest.raises(ConfigError, match="mace: max_ell must be >= 0, got -1"):
+        load_config(RECIPE, ["model_config.max_ell=-1"])
+    assert load_config(RECIPE, ["model_config.max_L=0"]).model_config["max_L"] == 0
