@@ -33,6 +33,8 @@ from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 from tqdm.auto import tqdm
 
+from eqpot.sim.arguments import check_arguments
+
 ENSEMBLES = ("nve", "nvt", "npt")
 LOG_COLUMNS = ("step", "time_ps", "epot_eV", "ekin_eV", "etot_eV", "temperature_K", "pressure_GPa")
 
@@ -125,10 +127,15 @@ def run_md(
     """
     if atoms.calc is None:
         raise ValueError("the atoms have no calculator (set atoms.calc first)")
-    if steps < 1 or interval < 1 or timestep <= 0:
-        raise ValueError(
-            f"need steps >= 1, interval >= 1, timestep > 0; got {steps}, {interval}, {timestep}"
-        )
+    check_arguments(
+        ("steps", steps, steps >= 1, ">= 1"),
+        ("interval", interval, interval >= 1, ">= 1"),
+        ("timestep", timestep, timestep > 0, "> 0 fs"),
+        ("temperature", temperature, temperature >= 0, ">= 0 K"),
+        ("friction", friction, friction >= 0, ">= 0 1/fs"),
+        ("tdamp", tdamp, tdamp > 0, "> 0 fs"),
+        ("pdamp", pdamp, pdamp > 0, "> 0 fs"),
+    )
     thermalize_momenta(atoms, temperature, rng=np.random.default_rng(seed))
     Stationary(atoms)
     dyn = _integrator(

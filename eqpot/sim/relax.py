@@ -18,6 +18,8 @@ from ase import units
 from ase.filters import FrechetCellFilter
 from ase.optimize import BFGS, FIRE
 
+from eqpot.sim.arguments import check_arguments
+
 OPTIMIZERS = {"FIRE": FIRE, "BFGS": BFGS}
 
 
@@ -51,6 +53,7 @@ def relax(
     """Relax ``atoms`` in place; returns whether it reached ``fmax`` within ``steps``."""
     if atoms.calc is None:
         raise ValueError("the atoms have no calculator (set atoms.calc first)")
+    check_arguments(("fmax", fmax, fmax > 0, "> 0 eV/Å"), ("steps", steps, steps >= 1, ">= 1"))
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
     if cell and (not np.all(atoms.pbc) or abs(atoms.cell.volume) < 1e-12):
