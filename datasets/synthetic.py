@@ -129,6 +129,8 @@ def generate(
         raise ValueError(
             f"EMT has no parameters for {unknown or 'no element'}; choose from {EMT_ELEMENTS}"
         )
+    if num_per_kind < 1:
+        raise ValueError(f"num_per_kind must be >= 1, got {num_per_kind}")
     rng = np.random.default_rng(seed)
     frames: list[ase.Atoms] = []
     for element in elements:

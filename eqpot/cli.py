@@ -33,6 +33,23 @@ def _parse_option(text: str) -> tuple[str, object]:
 REPEATS_HELP = "timed calls after warm-up; the median is reported"
 
 
+def _int_at_least(lowest: int):
+    """An argparse ``type``: an integer >= ``lowest`` (argparse names the flag in the error)."""
+
+    def parse(text: str) -> int:
+        value = int(text)  # a ValueError becomes argparse's "invalid int value"
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+COUNT = _int_at_least(1)  # sizes, steps, repeats
+DEGREE = _int_at_least(0)
+
+
 def _add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -254,7 +271,7 @@ def _add_eval_command(sub) -> None:
     ev.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
     ev.add_argument("files", nargs="+", help="files, dataset names or name:split")
     _add_checkpoint_arguments(ev)
-    ev.add_argument("--batch-size", type=int, default=10, help="structures per batch")
+    ev.add_argument("--batch-size", type=COUNT, default=10, help="structures per batch")
     _add_data_dir_argument(ev)
     ev.add_argument(
         "--by-config-type",
@@ -314,12 +331,12 @@ def _add_md_command(sub) -> None:
         choices=("nve", "nvt", "npt"),
         help="velocity Verlet, Langevin or isotropic MTK barostat",
     )
-    md.add_argument("--steps", type=int, default=1000, help="number of MD steps")
+    md.add_argument("--steps", type=COUNT, default=1000, help="number of MD steps")
     md.add_argument("--timestep", type=float, default=1.0, help="fs")
     md.add_argument("--temperature", type=float, default=300.0, help="K (initial for NVE)")
     md.add_argument("--friction", type=float, default=0.01, help="Langevin friction, 1/fs")
     md.add_argument("--pressure", type=float, default=0.0, help="NPT pressure, GPa")
-    md.add_argument("--interval", type=int, default=10, help="steps between log rows/frames")
+    md.add_argument("--interval", type=COUNT, default=10, help="steps between log rows/frames")
     md.add_argument("--output", default="md.extxyz", help=".traj or extxyz trajectory")
     md.add_argument("--log", default="md.log", help="text log: energies, T, pressure")
     md.add_argument("--seed", type=int, default=0, help="initial velocities, Langevin noise")
@@ -369,7 +386,7 @@ def _add_relax_command(sub) -> None:
     _add_structure_arguments(rx)
     rx.add_argument("--optimizer", default="FIRE", choices=("FIRE", "BFGS"), help="ASE optimiser")
     rx.add_argument("--fmax", type=float, default=0.01, help="eV/Å")
-    rx.add_argument("--steps", type=int, default=1000, help="at most this many steps")
+    rx.add_argument("--steps", type=COUNT, default=1000, help="at most this many steps")
     rx.add_argument("--cell", action="store_true", help="relax the cell too")
     rx.add_argument("--pressure", type=float, default=0.0, help="GPa, with --cell")
     rx.add_argument("--output", default="relaxed.extxyz", help="relaxed structure")
@@ -426,16 +443,18 @@ def _add_bench_tp_command(sub) -> None:
     )
     btp.add_argument("--settings", nargs="+", default=["MIMO"], help="SISO SIMO MIMO channelwise")
     btp.add_argument(
-        "--L", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], help="max degrees to sweep"
+        "--L", type=DEGREE, nargs="+", default=[1, 2, 3, 4, 5, 6], help="max degrees to sweep"
     )
-    btp.add_argument("--channels", type=int, nargs="+", default=[1], help="multiplicities to sweep")
-    btp.add_argument("--batch", type=int, default=1000, help="products per call")
+    btp.add_argument(
+        "--channels", type=COUNT, nargs="+", default=[1], help="multiplicities to sweep"
+    )
+    btp.add_argument("--batch", type=COUNT, default=1000, help="products per call")
     btp.add_argument("--orders", nargs="+", default=["fwd", "fwd+bwd"], help="fwd fwd+bwd 2nd")
     btp.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="precision")
-    btp.add_argument("--repeats", type=int, default=20, help=REPEATS_HELP)
+    btp.add_argument("--repeats", type=COUNT, default=20, help=REPEATS_HELP)
     btp.add_argument(
         "--expressivity-max-L",
-        type=int,
+        type=DEGREE,
         default=6,
         help="compute expressivity up to this L (it costs a Jacobian rank)",
     )
@@ -483,11 +502,11 @@ def _add_bench_model_command(sub) -> None:
         "product cueq / cueq:naive / cueq:uniform_1d (default: all available; Pallas on a "
         "GPU only)",
     )
-    bmodel.add_argument("--nodes", type=int, default=2000, help="message benchmark: nodes")
-    bmodel.add_argument("--edges", type=int, default=60000, help="message benchmark: edges")
-    bmodel.add_argument("--channels", type=int, default=128, help="channels per irrep")
+    bmodel.add_argument("--nodes", type=COUNT, default=2000, help="message benchmark: nodes")
+    bmodel.add_argument("--edges", type=COUNT, default=60000, help="message benchmark: edges")
+    bmodel.add_argument("--channels", type=COUNT, default=128, help="channels per irrep")
     bmodel.add_argument(
-        "--sc-nodes", type=int, default=5000, help="symmetric contraction benchmark: nodes"
+        "--sc-nodes", type=COUNT, default=5000, help="symmetric contraction benchmark: nodes"
     )
     bmodel.add_argument(
         "--sc-impls",
@@ -504,13 +523,13 @@ def _add_bench_model_command(sub) -> None:
     )
     bmodel.add_argument(
         "--sizes",
-        type=int,
+        type=COUNT,
         nargs="+",
         default=[64, 512],
         help="fcc Cu atoms: 64 256 512 1024 2048 4096",
     )
     bmodel.add_argument("--skin", type=float, default=-1.0, help="Å; negative: the default")
-    bmodel.add_argument("--repeats", type=int, default=20, help=REPEATS_HELP)
+    bmodel.add_argument("--repeats", type=COUNT, default=20, help=REPEATS_HELP)
     bmodel.add_argument("--out", default="bench-results/model.json", help="result JSON")
     bmodel.set_defaults(run=_bench_model)
 
@@ -561,7 +580,7 @@ def _add_data_command(sub) -> None:
     synth = data_sub.add_parser("synth", help="write EMT-labelled periodic data (extxyz)")
     synth.add_argument("--out", required=True, help="output file, e.g. data/emt_cu.xyz")
     synth.add_argument("--elements", default="Cu", help="comma-separated EMT elements")
-    synth.add_argument("--num-per-kind", type=int, default=20, help="structures per kind")
+    synth.add_argument("--num-per-kind", type=COUNT, default=20, help="structures per kind")
     synth.add_argument("--seed", type=int, default=0, help="structures and rattling")
     synth.set_defaults(run=_data_synth)
     listing = data_sub.add_parser("list", help="the named datasets and where they are")

@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from eqpot.cli import build_parser, main
 
 
@@ -72,3 +74,15 @@ def test_data_info_reads_labels_under_the_keys_given(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "no structure has energy under the key 'DFT_energie'" in error
     assert "'DFT_energy'" in error  # the keys that are there
+
+
+def test_counts_on_the_command_line_are_checked_by_argparse(capsys):
+    for argv, flag in [
+        (["data", "synth", "--out", "x.xyz", "--num-per-kind", "0"], "--num-per-kind"),
+        (["eval", "run", "x.xyz", "--batch-size", "0"], "--batch-size"),
+        (["bench", "tp", "--L", "2", "-1"], "--L"),
+    ]:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert f"argument {flag}: must be >= " in capsys.readouterr().err

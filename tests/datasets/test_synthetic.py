@@ -35,3 +35,8 @@ def test_same_seed_same_file(tmp_path):
 def test_rejects_elements_without_emt_parameters():
     with pytest.raises(ValueError, match="EMT has no parameters"):
         datasets.generate(("Si",))
+
+
+def test_rejects_fewer_than_one_structure_per_kind():
+    with pytest.raises(ValueError, match="num_per_kind must be >= 1, got 0"):
+        datasets.generate(("Cu",), num_per_kind=0)
