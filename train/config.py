@@ -107,44 +107,19 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 SET_BY_TRAINER = ("num_elements", "r_max", "dtype")  # model fields taken from the data/top level
 FROM_DATA = {"avg_num_neighbors": "the training set's mean neighbour count unless given"}
 # the values each numeric key may take: (lower, upper, lower included, upper included)
-_AT_LEAST_ONE = (1, None, True, False)
-_NON_NEGATIVE = (0, None, True, False)
-_POSITIVE = (0, None, False, False)
 RANGES = {
-    **dict.fromkeys(
-        (
-            "batch_size",
-            "valid_batch_size",
-            "num_buckets",
-            "eval_interval",
-            "checkpoint_interval",
-            "max_num_epochs",
-            "max_train",
-        ),
-        _AT_LEAST_ONE,
-    ),
-    **dict.fromkeys(
-        (
-            "lr",
-            "stage_two_lr",
-            "weight_decay",
-            "energy_weight",
-            "forces_weight",
-            "stress_weight",
-            "stage_two_energy_weight",
-            "stage_two_forces_weight",
-            "scheduler_patience",
-            "warmup_epochs",
-            "patience",
-            "start_stage_two",
-        ),
-        _NON_NEGATIVE,
-    ),
-    **dict.fromkeys(("r_max", "clip_grad", "huber_delta", "max_time"), _POSITIVE),
-    "valid_fraction": (0, 1, True, False),
-    "ema_decay": (0, 1, True, False),
-    "lr_factor": (0, 1, False, True),
-    "lr_scheduler_gamma": (0, 1, False, True),
+    key: bounds
+    for bounds, keys in {
+        (1, None, True, False): "batch_size valid_batch_size num_buckets eval_interval "
+        "checkpoint_interval max_num_epochs max_train",
+        (0, None, True, False): "lr stage_two_lr weight_decay energy_weight forces_weight "
+        "stress_weight stage_two_energy_weight stage_two_forces_weight scheduler_patience "
+        "warmup_epochs patience start_stage_two",
+        (0, None, False, False): "r_max clip_grad huber_delta max_time",
+        (0, 1, True, False): "valid_fraction ema_decay",
+        (0, 1, False, True): "lr_factor lr_scheduler_gamma",
+    }.items()
+    for key in keys.split()
 }
 CHOICES = {
     "optimizer": ("adam", "adamw"),

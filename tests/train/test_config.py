@@ -88,6 +88,12 @@ def test_out_of_range_values_name_the_key_and_the_allowed_range(override, messag
         load_config(RECIPE, [override])
 
 
+def test_every_range_belongs_to_a_numeric_key():
+    from eqpot.train.config import FIELDS, RANGES
+
+    assert {FIELDS[key].type for key in RANGES} <= {"int", "float", "int | None", "float | None"}
+
+
 def test_boundary_values_that_make_sense_are_accepted():
     config = load_config(RECIPE, ["lr=0", "ema_decay=0", "lr_factor=1", "valid_fraction=0"])
     assert (config.lr, config.ema_decay, config.lr_factor) == (0.0, 0.0, 1.0)
