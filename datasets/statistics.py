@@ -54,9 +54,9 @@ def scale_shift(
     e0s: dict[int, float],
     scaling: str = "rms_forces_scaling",
 ) -> tuple[float, float]:
-    """``(scale, shift)`` (eV/Å-like scale, eV) of the per-atom interaction energies
-    ``e_s = (E_s - sum_i E0_{Z_i}) / n_s`` of the structures with an energy, as mace-torch
-    computes them for its ``scaling`` options:
+    """``(scale, shift)`` of a model's per-atom energy from the per-atom interaction
+    energies ``e_s = (E_s - sum_i E0_{Z_i}) / n_s`` (eV) of the structures with an energy, as
+    mace-torch computes them for its ``scaling`` options:
 
     * ``rms_forces_scaling`` (MACE's default): shift = mean ``e_s``, scale = RMS of the
       force components ``sqrt(<F_ia^2>)``;
