@@ -51,8 +51,9 @@ class TrainConfig:
     stress_key: str | None = None
     virials_key: str | None = None
     config_type_weights: dict = dataclasses.field(default_factory=dict)
-    # "average" (least squares), "isolated" or {Z: eV}; fine-tuning: also "foundation" (its
-    # E0s) or "estimated" (fitted to the energies minus the foundation's interaction energies)
+    # "average" (least squares), "isolated", {Z or element: eV} or a .json file of that
+    # mapping; fine-tuning: also "foundation" (its E0s) or "estimated" (fitted to the
+    # energies minus the foundation's interaction energies)
     E0s: Any = "average"
     # the model's energy scale and shift from the training data: rms_forces_scaling |
     # std_scaling | no_scaling (mace-torch's options; see eqpot.datasets.scale_shift)

@@ -14,19 +14,22 @@ model needs (MACE's data preparation):
   the choices below fit them to this data (elements it lacks keep the foundation's);
 * otherwise the type map (atomic numbers present, sorted), isolated-atom energies ``E0s``
   (``"average"``: least squares over the training set; ``"isolated"``: the registered
-  dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or an
-  explicit ``{Z: eV}``), ``scale`` and ``shift`` by the config's ``scaling`` (default: RMS
-  force component and mean per-atom interaction energy), and the average number of
-  neighbours.
+  dataset's isolated-atom file, or the training file's ``IsolatedAtom`` structures; or
+  explicit ``{Z or element: eV}``, inline or in a JSON file), ``scale`` and ``shift`` by
+  the config's ``scaling`` (default: RMS force component and mean per-atom interaction
+  energy), and the average number of neighbours.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import ase
+import ase.data
 
 from eqpot import datasets
 from eqpot.datasets.readers import DEFAULT_KEYS, LabelKeys, labels
@@ -128,11 +131,37 @@ def graphs_from_structures(
     return out
 
 
+def explicit_e0s(value: dict | str) -> dict[int, float]:
+    """E0s given by the user, as mace-torch takes them: ``{Z or symbol: eV}`` (``{1: -13.6,
+    O: -2041.8}``) or the path of a JSON file holding that mapping."""
+    where = "E0s"
+    if isinstance(value, str):
+        path, where = Path(value), f"E0s file {value}"
+        if not path.is_file():
+            raise ConfigError(f"{where} does not exist")
+        try:
+            value = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{where}: not valid JSON ({error})") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping of elements to energies")
+    e0s = {}
+    for key, energy in value.items():
+        text = str(key).strip()
+        z = int(text) if text.isdigit() else ase.data.atomic_numbers.get(text)
+        if z is None or not 0 < z < len(ase.data.chemical_symbols):
+            raise ConfigError(f"{where}: {key!r} is neither an atomic number nor an element")
+        if isinstance(energy, bool) or not isinstance(energy, int | float):
+            raise ConfigError(f"{where}: the energy of {key!r} must be a number, got {energy!r}")
+        e0s[z] = float(energy)
+    return e0s
+
+
 def _e0s(
     config: TrainConfig, train: list[ase.Atoms], type_map: list[int], in_file: dict[int, float]
 ) -> dict[int, float]:
-    if isinstance(config.E0s, dict):
-        e0s = {int(z): float(e) for z, e in config.E0s.items()}
+    if isinstance(config.E0s, dict) or str(config.E0s).endswith(".json"):
+        e0s = explicit_e0s(config.E0s)
     elif config.E0s == "average":
         e0s = datasets.fit_e0s(train, type_map)
     elif config.E0s == "isolated":
@@ -150,7 +179,8 @@ def _e0s(
         raise ConfigError(f"E0s: {config.E0s!r} needs a foundation_model to fine-tune")
     else:
         raise ConfigError(
-            "E0s must be 'average', 'isolated', {Z: eV}, or with a foundation_model "
+            "E0s must be 'average', 'isolated', {Z or element: eV}, a .json file of that "
+            "mapping, or with a foundation_model "
             f"'foundation' or 'estimated'; got {config.E0s!r}"
         )
     missing = [z for z in type_map if z not in e0s]

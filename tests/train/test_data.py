@@ -105,3 +105,19 @@ def test_scaling_sets_the_models_scale_and_shift(dft_file, scaling):
     assert (statistics.scale, statistics.shift) == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ConfigError, match="scaling must be one of"):
         _config(path, "scaling=rms")
+
+
+def test_explicit_e0s_by_atomic_number_symbol_or_json_file(dft_file, tmp_path):
+    path, _ = dft_file
+    assert prepare(_config(path, "E0s={29: -0.5}")).statistics.atomic_energies == [-0.5]
+    assert prepare(_config(path, "E0s={Cu: -0.5}")).statistics.atomic_energies == [-0.5]
+    e0s_file = tmp_path / "e0s.json"
+    e0s_file.write_text('{"Cu": -0.75, "8": -2041.8}')
+    statistics = prepare(_config(path, f"E0s={e0s_file}")).statistics
+    assert statistics.atomic_energies == [-0.75]
+    with pytest.raises(ConfigError, match="E0s: 'Cx' is neither an atomic number nor an element"):
+        prepare(_config(path, "E0s={Cx: -0.5}"))
+    with pytest.raises(ConfigError, match=r"E0s file .*missing.json does not exist"):
+        prepare(_config(path, f"E0s={tmp_path / 'missing.json'}"))
+    with pytest.raises(ConfigError, match="no isolated-atom energy for atomic numbers \\[29\\]"):
+        prepare(_config(path, "E0s={O: -2041.8}"))
