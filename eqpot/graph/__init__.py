@@ -2,6 +2,7 @@
 
 from eqpot.graph.batch import (
     EDGE_MULTIPLE,
+    MIN_DISTANCE,
     NODE_MULTIPLE,
     Budget,
     Graph,
@@ -21,6 +22,7 @@ from eqpot.graph.neighbors import NeighborList, neighbor_list
 
 __all__ = [
     "EDGE_MULTIPLE",
+    "MIN_DISTANCE",
     "NODE_MULTIPLE",
     "Budget",
     "Graph",

@@ -32,6 +32,9 @@ from eqpot.graph.neighbors import neighbor_list
 
 NODE_MULTIPLE = 8
 EDGE_MULTIPLE = 64
+# Å; two atoms closer than this are taken for broken input (the shortest bond, H2's, is
+# 0.74 Å): a duplicated atom, wrong units, a collapsed MD step
+MIN_DISTANCE = 0.5
 
 
 def round_up(value: int, multiple: int) -> int:
@@ -122,11 +125,13 @@ def graph_from_atoms(
     stress: np.ndarray | None = None,
     weight: float = 1.0,
     source: str = "",
+    min_distance: float = MIN_DISTANCE,
 ) -> GraphData:
     """Build :class:`GraphData`; ``type_map`` lists atomic numbers in species order.
 
     Raises:
-        ValueError: an empty structure or an element not in ``type_map`` (naming ``source``).
+        ValueError: an empty structure, an element not in ``type_map``, or two atoms (or an
+            atom and a periodic image) closer than ``min_distance`` Å, naming ``source``.
     """
     where = f"{source}: " if source else ""
     if len(atoms) == 0:
@@ -138,6 +143,7 @@ def graph_from_atoms(
         known = [ase.data.chemical_symbols[z] for z in type_map]
         raise ValueError(f"{where}element(s) {symbols} not in the type map {known}")
     nl = neighbor_list(atoms, cutoff)
+    _check_distances(atoms, nl, min_distance, where)
     stress_matrix = None
     if stress is not None:
         stress = np.asarray(stress, np.float64)
@@ -156,6 +162,22 @@ def graph_from_atoms(
         source=source,
         cutoff=float(cutoff),
     )
+
+
+def _check_distances(atoms: ase.Atoms, nl, min_distance: float, where: str) -> None:
+    if nl.num_edges == 0:
+        return
+    positions = np.asarray(atoms.positions, np.float64)
+    vectors = positions[nl.receivers] - positions[nl.senders] + nl.shifts @ atoms.cell.array
+    lengths = np.linalg.norm(vectors, axis=1)
+    k = int(np.argmin(lengths))
+    if lengths[k] < min_distance:
+        i, j = int(nl.senders[k]), int(nl.receivers[k])
+        pair = f"atom {i} and its periodic image" if i == j else f"atoms {i} and {j}"
+        raise ValueError(
+            f"{where}{pair} are {lengths[k]:.3f} Å apart, closer than {min_distance} Å "
+            "(duplicated atoms or wrong units?)"
+        )
 
 
 def voigt_to_matrix(voigt: np.ndarray) -> np.ndarray:

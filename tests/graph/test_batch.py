@@ -117,6 +117,18 @@ def test_unknown_element_and_empty():
         eg.graph_from_atoms(ase.Atoms(), CUTOFF, [1])
 
 
+def test_atoms_closer_than_min_distance_are_an_error_naming_them():
+    molecule = ase.build.molecule("H2O")
+    molecule.positions[2] = molecule.positions[0] + [0.0, 0.0, 0.3]
+    with pytest.raises(ValueError, match=r"^w: atoms 0 and 2 are 0.300 Å apart, closer than 0.5"):
+        eg.graph_from_atoms(molecule, CUTOFF, [1, 8], source="w")
+    assert eg.graph_from_atoms(molecule, CUTOFF, [1, 8], min_distance=0.2).num_nodes == 3
+    tiny = ase.Atoms("H", cell=np.eye(3) * 0.4, pbc=True)
+    with pytest.raises(ValueError, match=r"atom 0 and its periodic image are 0\.400 Å apart"):
+        eg.graph_from_atoms(tiny, 1.0, [1])
+    assert eg.MIN_DISTANCE == 0.5
+
+
 def test_buckets_bound_nodes_and_edges_separately():
     """Dense small cells (many edges, few atoms) beside sparse large slabs (the reverse):
     every batch must fit a bucket, whichever graphs it draws."""
