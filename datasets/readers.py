@@ -112,11 +112,13 @@ def normalise_labels(
         out.info[ENERGY] = energy
     if forces is not None:
         forces = np.asarray(forces, np.float64)
-        if forces.shape != (len(atoms), 3) or not np.all(np.isfinite(forces)):
+        if forces.shape != (len(atoms), 3):
             raise DataError(
-                f"{where}: forces must be finite with shape ({len(atoms)}, 3), "
-                f"got shape {forces.shape}"
+                f"{where}: forces must have shape ({len(atoms)}, 3), got {forces.shape}"
             )
+        if not np.all(np.isfinite(forces)):
+            bad = int(np.argwhere(~np.isfinite(forces))[0, 0])
+            raise DataError(f"{where}: the force on atom {bad} is {forces[bad]}")
         out.arrays[FORCES] = forces
     if stress is not None:
         out.info[STRESS] = _to_voigt(stress, where)

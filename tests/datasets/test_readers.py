@@ -78,6 +78,18 @@ def test_errors_name_file_and_frame(tmp_path):
         datasets.normalise_labels(ase.Atoms(), "e.xyz:0")
     with pytest.raises(datasets.DataError, match="did you mean 'acac'"):
         datasets.spec("acca")
+    labelled = _atoms()
+    labelled.calc = SinglePointCalculator(labelled, energy=np.nan)
+    with pytest.raises(datasets.DataError, match=r"l\.xyz:2: energy is nan"):
+        datasets.normalise_labels(labelled, "l.xyz:2")
+    forces = np.zeros((3, 3))
+    forces[2, 0] = np.inf
+    labelled.calc = SinglePointCalculator(labelled, energy=-1.0, forces=forces)
+    with pytest.raises(datasets.DataError, match=r"l\.xyz:2: the force on atom 2 is \[inf"):
+        datasets.normalise_labels(labelled, "l.xyz:2")
+    labelled.calc = SinglePointCalculator(labelled, energy=-1.0, forces=np.zeros((2, 3)))
+    with pytest.raises(datasets.DataError, match=r"forces must have shape \(3, 3\), got \(2, 3\)"):
+        datasets.normalise_labels(labelled, "l.xyz:2")
 
 
 def test_pymatgen_round_trip():
