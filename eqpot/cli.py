@@ -13,6 +13,7 @@ import argparse
 import collections
 import dataclasses
 import json
+import os
 import sys
 
 import eqpot
@@ -676,6 +677,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (`eqpot train --keys | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's code for SIGPIPE
     except TrainingInterruptedError as e:
         print(f"{command}: {e}", file=sys.stderr)
         return 128 + e.signum  # the shell's code for a process ended by that signal

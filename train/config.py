@@ -180,11 +180,19 @@ def _check_range(key: str, value, bounds: tuple, where: str) -> None:
     above = value >= lower if lower_in else value > lower
     below = upper is None or (value <= upper if upper_in else value < upper)
     if not (above and below):  # also catches NaN
-        if upper is None:
-            allowed = f"{'>=' if lower_in else '>'} {lower}"
-        else:
-            allowed = f"in {'[' if lower_in else '('}{lower}, {upper}{']' if upper_in else ')'}"
-        raise ConfigError(f"{where}: {key} must be {allowed}, got {value!r}")
+        raise ConfigError(f"{where}: {key} must be {_allowed(key)}, got {value!r}")
+
+
+def _allowed(key: str) -> str | None:
+    """The values ``key`` may take, as the errors and ``describe_keys`` state them."""
+    if key in CHOICES:
+        return "one of " + " | ".join(CHOICES[key])
+    if key not in RANGES:
+        return None
+    lower, upper, lower_in, upper_in = RANGES[key]
+    if upper is None:
+        return f"{'>=' if lower_in else '>'} {lower}"
+    return f"in {'[' if lower_in else '('}{lower}, {upper}{']' if upper_in else ')'}"
 
 
 def _check_weights(weights: dict, where: str) -> None:
@@ -274,9 +282,11 @@ def describe_keys() -> str:
     def show(name: str, field: dataclasses.Field) -> str:
         if field.name in FROM_DATA:
             return f"  {name}: {FROM_DATA[field.name]}"
-        return f"  {name}: {json.dumps(_default(field))}"  # JSON is YAML
+        allowed = _allowed(field.name) if name == field.name else None
+        values = f"  ({allowed})" if allowed else ""
+        return f"  {name}: {json.dumps(_default(field))}{values}"  # JSON is YAML
 
-    lines = ["training keys (default):"]
+    lines = ["training keys (default, allowed values):"]
     lines += [show(name, f) for name, f in FIELDS.items()]
     for model, (_, config_cls) in MODELS.items():
         lines.append(f"model_config keys of model={model} (default):")

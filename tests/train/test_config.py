@@ -52,8 +52,11 @@ def test_keys_lists_every_training_key_and_model_hyperparameter(capsys):
     from eqpot.train.config import FIELDS
 
     assert cli.main(["train", "--keys"]) == 0
-    listed = {line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()}
+    out = capsys.readouterr().out
+    listed = {line.split(":")[0].strip() for line in out.splitlines()}
     assert set(FIELDS) <= listed
+    assert '  scheduler: "plateau"  (one of plateau | cosine | exponential | constant)' in out
+    assert "  ema_decay: 0.99  (in [0, 1))" in out
     for _, config_cls in MODELS.values():
         for field in dataclasses.fields(config_cls):
             if field.name not in ("num_elements", "r_max", "dtype"):
