@@ -49,7 +49,7 @@ def weight_decay_mask(params, patterns: Sequence[str] | None = None):
         return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
     paths = [parameter_path(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
     for pattern in patterns:
-        if not fnmatch.filter(paths, pattern):
+        if not any(fnmatch.fnmatchcase(path, pattern) for path in paths):
             raise ConfigError(
                 f"weight_decay_on: {pattern!r} matches no parameter; the paths are "
                 + ", ".join(paths)

@@ -34,7 +34,7 @@ from eqpot.models import Potential
 from eqpot.train import checkpoint
 from eqpot.train.config import TrainConfig, save_config
 from eqpot.train.data import BaseModel, PreparedData, prepare
-from eqpot.train.epoch_log import EpochLog, append_text
+from eqpot.train.epoch_log import EpochLog, append_text, read_rows
 from eqpot.train.evaluate import (
     collect,
     error_values,
@@ -46,7 +46,14 @@ from eqpot.train.evaluate import (
 )
 from eqpot.train.interrupt import StopRequest
 from eqpot.train.losses import weighted_loss
-from eqpot.train.optim import Schedule, ema_update, learning_rate, make_optimizer, set_learning_rate
+from eqpot.train.optim import (
+    Schedule,
+    ema_update,
+    learning_rate,
+    make_optimizer,
+    set_learning_rate,
+    weight_decay_mask,
+)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -99,6 +106,7 @@ class Trainer:
         self.optimizer = make_optimizer(config)
         self.schedule = Schedule(config)
         self.template = nnx.to_pure_dict(self.pot.params)
+        weight_decay_mask(self.template, config.weight_decay_on)  # a bad pattern fails here
         self.step_fn = jax.jit(self._step)
         self.eval_fn = jax.jit(self._loss_and_predictions)
         self.budgets = bucket_budgets(data.train, config.batch_size, config.num_buckets)
@@ -367,9 +375,22 @@ class Trainer:
         return results
 
 
+def has_trained(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds anything a training run produced (a checkpoint, a logged
+    epoch or final metrics), as opposed to what a start that failed before finishing an
+    epoch leaves (``config.yaml``, ``model.json``, ``train.log``, a header-only log)."""
+    checkpoints, epochs = run_dir / "checkpoints", run_dir / "metrics.csv"
+    return (
+        (checkpoints.is_dir() and any(checkpoints.rglob("*")))
+        or (epochs.is_file() and bool(read_rows(epochs)))
+        or (run_dir / "metrics.json").exists()
+    )
+
+
 def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
+    """``run_dir/name``, created; a new run may not replace one that has trained."""
     run_dir = Path(config.run_dir) / config.name
-    if run_dir.exists() and not resume and any(run_dir.iterdir()):
+    if run_dir.exists() and not resume and has_trained(run_dir):
         raise FileExistsError(
             f"run directory {run_dir} exists; pass --resume to continue it or choose another "
             "name=..."

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from eqpot import cli
-from eqpot.train import TrainingDivergedError, load_potential
+from eqpot.train import ConfigError, TrainingDivergedError, load_potential
 from eqpot.train.config import load_config
 from eqpot.train.epoch_log import read_rows
 from eqpot.train.quickstart import ensure_data
@@ -209,6 +209,19 @@ def test_run_directory_is_not_overwritten(tmp_path, data):
     with pytest.raises(FileExistsError, match="--resume"):
         fit(config, log=lambda *a: None)
     assert Path(tmp_path / "once" / "metrics.json").is_file()
+
+
+def test_a_start_that_trained_nothing_may_be_repeated_under_its_name(tmp_path, data):
+    """A run that failed before its first epoch (here: a weight_decay_on pattern matching
+    no parameter) leaves its log, and the corrected command may reuse the name."""
+    bad = _config(tmp_path, data, "retry", ["weight_decay_on=[nothing/*]"])
+    with pytest.raises(ConfigError, match="'nothing/\\*' matches no parameter"):
+        fit(bad, log=lambda *a: None)
+    still_bad = _config(tmp_path, data, "retry", ["weight_decay_on=[layers/*/linear/*]"])
+    with pytest.raises(ConfigError, match="'layers/\\*/linear/\\*' matches no parameter"):
+        fit(still_bad, log=lambda *a: None)  # not FileExistsError: nothing was trained
+    log = (tmp_path / "retry" / "train.log").read_text()
+    assert log.count("stopped: ConfigError") == 2
 
 
 def test_finished_quickstart_run_is_reused_only_when_current(quickstart_run, tmp_path):
