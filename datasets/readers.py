@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -139,6 +140,8 @@ def read_structures(path: str | os.PathLike, index: str | int = ":") -> list[ase
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
+    if isinstance(index, str) and not re.fullmatch(r"-?\d+|-?\d*:-?\d*(:-?\d*)?", index):
+        raise DataError(f"{path}: index {index!r} is neither a frame number nor a slice like 2:10")
     frames = []
     try:
         for frame in ase.io.iread(path, index=index):
@@ -146,7 +149,8 @@ def read_structures(path: str | os.PathLike, index: str | int = ":") -> list[ase
     except Exception as error:  # ASE raises many types for malformed files
         raise DataError(f"{path}: frame {len(frames)}: cannot be read ({error})") from error
     if not frames:
-        raise DataError(f"{path}: no structures found")
+        selected = "" if str(index) == ":" else f" at index {index}"
+        raise DataError(f"{path}: no structures found{selected}")
     return frames
 
 

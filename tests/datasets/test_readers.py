@@ -67,6 +67,11 @@ def test_errors_name_file_and_frame(tmp_path):
         datasets.load(path, require=("forces",))
     with pytest.raises(datasets.DataError, match="no such file"):
         datasets.load(tmp_path / "absent.xyz")
+    assert len(datasets.read_structures(path, "1:")) == 2
+    with pytest.raises(datasets.DataError, match="no structures found at index 5"):
+        datasets.read_structures(path, "5")
+    with pytest.raises(datasets.DataError, match="index 'last' is neither a frame number"):
+        datasets.read_structures(path, "last")
     nan = _atoms()
     nan.positions[1, 2] = np.nan
     with pytest.raises(datasets.DataError, match=r"f\.xyz:4: atom 1 has non-finite"):
