@@ -40,10 +40,12 @@ def weight_decay_mask(params, patterns: Sequence[str] | None = None):
 
     ``patterns=None``: every weight matrix (``ndim >= 2``), not biases, norm scales or
     flattened weight vectors. Otherwise the parameters whose path (:func:`parameter_path`)
-    matches one of the ``fnmatch`` globs, e.g. mace-torch's choice for MACE, the
-    interactions' linear and skip weights and the products (``layers/*/linear_message/*``,
-    ``layers/*/skip/*``, ``layers/*/basis/*``, ``layers/*/linear_out/*``). A pattern that
-    matches no parameter is a :class:`ConfigError` that lists the paths.
+    matches one of the ``fnmatch`` globs. The MACE recipes give mace-torch's choice: the
+    interaction's linear map after the message sum (its ``linear.weight``) and the product
+    block (``products.*``), i.e. ``layers/*/linear_message/*``, ``layers/*/basis/*`` and
+    ``layers/*/linear_out/*``; not the embedding, ``linear_up``, the radial MLP, the
+    species-indexed skip or the readouts. A pattern that matches no parameter is a
+    :class:`ConfigError` that lists the paths.
     """
     if patterns is None:
         return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
