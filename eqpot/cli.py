@@ -5,6 +5,10 @@ overrides), ``eval`` (errors of a trained run on any files), ``md`` and ``relax`
 dynamics and optimisers with a trained model), ``tp`` (describe a tensor product), ``bench``
 (microbenchmarks beside e3nn-jax and cuEquivariance) and ``data`` (generate synthetic EMT
 data, list and inspect datasets).
+
+Each command is a pair: ``_add_<command>_command(sub)`` declares its arguments and the
+handler beside it runs them. :func:`main` turns the library's errors (config, data, value
+errors) into one line on stderr prefixed with the command as typed, and exit status 2.
 """
 
 from __future__ import annotations
