@@ -167,9 +167,7 @@ def graph_from_atoms(
 def _check_distances(atoms: ase.Atoms, nl, min_distance: float, where: str) -> None:
     if nl.num_edges == 0:
         return
-    positions = np.asarray(atoms.positions, np.float64)
-    vectors = positions[nl.receivers] - positions[nl.senders] + nl.shifts @ atoms.cell.array
-    lengths = np.linalg.norm(vectors, axis=1)
+    lengths = np.linalg.norm(nl.vectors(atoms), axis=1)
     k = int(np.argmin(lengths))
     if lengths[k] < min_distance:
         i, j = int(nl.senders[k]), int(nl.receivers[k])

@@ -34,6 +34,11 @@ class NeighborList:
     def num_edges(self) -> int:
         return int(self.senders.shape[0])
 
+    def vectors(self, atoms: ase.Atoms) -> np.ndarray:
+        """``(E, 3)`` edge vectors of ``atoms`` (Å), by the formula in the module docstring."""
+        positions = np.asarray(atoms.positions, np.float64)
+        return positions[self.receivers] - positions[self.senders] + self.shifts @ atoms.cell.array
+
 
 def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float):
     """A box equal to ``cell`` in periodic directions and harmless in the others."""
