@@ -91,6 +91,7 @@ class TrainConfig:
     stage_two_lr: float = 1e-3
     stage_two_energy_weight: float = 1000.0
     stage_two_forces_weight: float = 100.0
+    stage_two_stress_weight: float | None = None  # None: stress_weight
     # loop
     batch_size: int = 5
     valid_batch_size: int = 10
@@ -114,8 +115,8 @@ RANGES = {
         (1, None, True, False): "batch_size valid_batch_size num_buckets eval_interval "
         "checkpoint_interval max_num_epochs max_train",
         (0, None, True, False): "lr stage_two_lr weight_decay energy_weight forces_weight "
-        "stress_weight stage_two_energy_weight stage_two_forces_weight scheduler_patience "
-        "warmup_epochs patience start_stage_two",
+        "stress_weight stage_two_energy_weight stage_two_forces_weight stage_two_stress_weight "
+        "scheduler_patience warmup_epochs patience start_stage_two",
         (0, None, False, False): "r_max clip_grad huber_delta max_time",
         (0, 1, True, False): "valid_fraction ema_decay",
         (0, 1, False, True): "lr_factor lr_scheduler_gamma",

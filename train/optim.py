@@ -10,8 +10,9 @@ Schedules, applied once per epoch: ``plateau`` (multiply by ``lr_factor`` after
 ``scheduler_patience`` evaluations without a relative improvement of 1e-4 in the validation
 loss, as ``torch.optim.lr_scheduler.ReduceLROnPlateau``), ``cosine`` (``lr (1 + cos(pi t/T))/2``),
 ``exponential`` (``lr gamma^t``, mace-torch's ``ExponentialLR``) or ``constant``; a linear
-warm-up over ``warmup_epochs`` multiplies any of them. Stage two runs at the constant
-``stage_two_lr``, as mace-torch's SWA stage does.
+warm-up over ``warmup_epochs`` multiplies any of them. Stage two (from ``start_stage_two``,
+default 80 % of ``max_num_epochs``) runs at the constant ``stage_two_lr`` with its own loss
+weights, as mace-torch's SWA stage does.
 
 EMA: ``ema <- d ema + (1 - d) params`` with ``d = min(ema_decay, (1 + n) / (10 + n))`` after
 ``n`` updates (torch_ema's ``use_num_updates``, as in mace-torch).
@@ -98,10 +99,28 @@ def ema_update(ema, params, num_updates, decay: float):
 
 
 class Schedule:
-    """Epoch-level learning rate: the stage-one schedule, then stage two's constant rate."""
+    """Epoch-level learning rate and loss weights: the stage-one schedule, then stage two's
+    constant rate and weights."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
+
+    def is_stage_two(self, epoch: int) -> bool:
+        c = self.config
+        start = c.start_stage_two if c.start_stage_two is not None else int(0.8 * c.max_num_epochs)
+        return c.stage_two and epoch >= start
+
+    def loss_weights(self, stage_two: bool) -> tuple[float, float, float]:
+        """(lambda_E, lambda_F, lambda_S) of :func:`eqpot.train.losses.weighted_loss`.
+
+        Stage two: ``stage_two_energy_weight``, ``stage_two_forces_weight`` and
+        ``stage_two_stress_weight`` (mace-torch's ``swa_*_weight``; unset: ``stress_weight``).
+        """
+        c = self.config
+        if not stage_two:
+            return c.energy_weight, c.forces_weight, c.stress_weight
+        stress = c.stress_weight if c.stage_two_stress_weight is None else c.stage_two_stress_weight
+        return c.stage_two_energy_weight, c.stage_two_forces_weight, stress
 
     @staticmethod
     def initial_state() -> dict:

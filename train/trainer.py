@@ -166,18 +166,10 @@ class Trainer:
         )
 
     def weights(self, stage_two: bool) -> jnp.ndarray:
-        c = self.config
-        e, f = (
-            (c.stage_two_energy_weight, c.stage_two_forces_weight)
-            if stage_two
-            else (c.energy_weight, c.forces_weight)
-        )
-        return jnp.asarray([e, f, c.stress_weight], self.pot.dtype)
+        return jnp.asarray(self.schedule.loss_weights(stage_two), self.pot.dtype)
 
     def stage_two(self, epoch: int) -> bool:
-        c = self.config
-        start = c.start_stage_two if c.start_stage_two is not None else int(0.8 * c.max_num_epochs)
-        return c.stage_two and epoch >= start
+        return self.schedule.is_stage_two(epoch)
 
     def validate(self, pure, weights) -> tuple[float, dict]:
         """The loss (mean over graphs) and the metrics of ``pure`` on the validation set."""
