@@ -2,7 +2,8 @@
 # The end-of-session half of acac_cpu.sh: after stopping the run (`kill PID`: it finishes
 # the epoch it is in, checkpoints it and exits; wait for it), evaluate its best checkpoint on
 # test_MD_300K and train_600K and replace the committed state with the run's, so the next
-# session continues it:
+# session continues it. A finished run has evaluated itself (metrics.json, parity plots of
+# every set): those are copied instead.
 #
 #   bash benchmarks/acac_cpu_snapshot.sh        # then update the READMEs and commit
 #
@@ -16,8 +17,14 @@ if pgrep -f "eqpot train --resume $run" > /dev/null; then
     exit 1
 fi
 epoch=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
-eqpot eval "$run" acac:test acac:train_600K --json "$results/metrics_epoch$epoch.json" \
-    --plots "$results"
+# written by the trainer after its last epoch (older than the log: the run was extended)
+if [ "$run/metrics.json" -nt "$run/metrics.csv" ]; then
+    cp "$run/metrics.json" "$results/metrics_epoch$epoch.json"
+    cp "$run"/parity_*.png "$results/"
+else
+    eqpot eval "$run" acac:test acac:train_600K --json "$results/metrics_epoch$epoch.json" \
+        --plots "$results"
+fi
 python - "$run/metrics.csv" "$results/learning_curve.png" "$epoch" <<'PY'
 import sys
 from pathlib import Path
@@ -29,7 +36,7 @@ learning_curve_plot(Path(sys.argv[1]), f"MACE AcAc, 64 channels, CPU (epoch {sys
 PY
 rm -rf "$results/run"
 mkdir -p "$results/run"
-for item in config.yaml model.json metrics.csv train.log tensorboard checkpoints; do
+for item in config.yaml model.json metrics.csv metrics.json train.log tensorboard checkpoints; do
     if [ -e "$run/$item" ]; then cp -r "$run/$item" "$results/run/"; fi
 done
 echo "epoch $epoch: $results/metrics_epoch$epoch.json; state in $results/run"
