@@ -168,9 +168,6 @@ class Trainer:
     def weights(self, stage_two: bool) -> jnp.ndarray:
         return jnp.asarray(self.schedule.loss_weights(stage_two), self.pot.dtype)
 
-    def stage_two(self, epoch: int) -> bool:
-        return self.schedule.is_stage_two(epoch)
-
     def validate(self, pure, weights) -> tuple[float, dict]:
         """The loss (mean over graphs) and the metrics of ``pure`` on the validation set."""
         if not self.data.valid:
@@ -220,8 +217,8 @@ class Trainer:
         the new state and the epoch's log row. Raises on a non-finite loss, before anything
         is saved."""
         c, meta = self.config, state["meta"]
-        stage_two = self.stage_two(epoch)
-        if stage_two and not self.stage_two(epoch - 1) and epoch > 0:
+        stage_two = self.schedule.is_stage_two(epoch)
+        if stage_two and not self.schedule.is_stage_two(epoch - 1) and epoch > 0:
             # new loss weights: validation losses of the two stages are not comparable
             meta["best_valid"], meta["stale"] = math.inf, 0
             meta["schedule"] = Schedule.initial_state()
@@ -263,7 +260,7 @@ class Trainer:
         step the scheduler: the validation fields of the log row, and on a new lowest
         validation loss the state to checkpoint as the best (else None)."""
         meta = state["meta"]
-        weights = self.weights(self.stage_two(meta["epoch"] - 1))
+        weights = self.weights(self.schedule.is_stage_two(meta["epoch"] - 1))
         eval_params = state["ema"] if state["ema"] is not None else state["params"]
         valid_loss, m = self.validate(eval_params, weights)
         meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])

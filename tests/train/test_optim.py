@@ -118,15 +118,14 @@ def test_stage_two_holds_its_own_rate_whatever_the_stage_one_schedule():
 
 
 def test_stage_two_switches_the_loss_weights_at_its_start():
-    schedule, _ = _schedule(
-        "stage_two=true", "max_num_epochs=10", "energy_weight=1", "forces_weight=50",
-        "stress_weight=3", "stage_two_energy_weight=700", "stage_two_forces_weight=20",
-    )  # fmt: skip
+    weights = ["energy_weight=1", "forces_weight=50", "stress_weight=3"]
+    weights += ["stage_two_energy_weight=700", "stage_two_forces_weight=20"]
+    schedule, _ = _schedule("stage_two=true", "max_num_epochs=10", *weights)
     assert [schedule.is_stage_two(e) for e in (7, 8)] == [False, True]  # default start: 80 %
     assert schedule.loss_weights(False) == (1, 50, 3)
     assert schedule.loss_weights(True) == (700, 20, 3)  # stress kept unless set
-    schedule.config.stage_two_stress_weight = 0.5
-    assert schedule.loss_weights(True) == (700, 20, 0.5)
+    own_stress, _ = _schedule("stage_two=true", *weights, "stage_two_stress_weight=0.5")
+    assert own_stress.loss_weights(True) == (700, 20, 0.5)
     unstaged, _ = _schedule("stage_two=false", "max_num_epochs=10")
     assert not unstaged.is_stage_two(9)
 

@@ -196,6 +196,19 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     assert all(np.all(np.isfinite(x)) for x in leaves)
 
 
+def test_stage_two_switches_rate_and_weights_and_restarts_the_best(tmp_path, data):
+    """From start_stage_two on: the constant stage_two_lr, and a best checkpoint chosen
+    among stage-two epochs only (their losses use other weights than stage one's)."""
+    stages = ["stage_two=true", "start_stage_two=2", "lr=0.004", "stage_two_lr=0.001"]
+    fit(_config(tmp_path, data, "two", stages), log=lambda *a: None)
+    rows = read_rows(tmp_path / "two" / "metrics.csv")
+    assert [float(r["lr"]) for r in rows] == pytest.approx([0.004, 0.004, 0.001, 0.001])
+    stage_one, stage_two = [float(r["valid_loss"]) for r in rows[:2]], rows[2:]
+    assert min(float(r["valid_loss"]) for r in stage_two) > max(stage_one)  # lambda_E = 1000
+    best = [int(p.name) for p in (tmp_path / "two" / "checkpoints" / "best").iterdir()]
+    assert max(best) in (3, 4)
+
+
 def test_cli_errors_name_the_problem(tmp_path, capsys):
     assert cli.main(["train", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
