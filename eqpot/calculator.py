@@ -144,12 +144,14 @@ class EqpotCalculator(Calculator):
         graph = self._current_graph(self.atoms)
         out = self._predict(self.potential.params, graph)
         n = len(self.atoms)
-        energy = float(out.energy[0])
+        # the E0s are added here, in float64: on the device they are the batch's references
+        references = self._graph_references
+        energy = float(out.energy[0]) + float(references.sum())
         self.results = {
             "energy": energy,
             "free_energy": energy,
             "forces": np.asarray(out.forces[:n], np.float64),
-            "energies": np.asarray(out.node_energy[:n], np.float64),
+            "energies": np.asarray(out.node_energy[:n], np.float64) + references[:n],
         }
         if abs(self.atoms.cell.volume) > 1e-12:
             self.results["stress"] = full_3x3_to_voigt_6_stress(np.asarray(out.stress[0]))
@@ -199,5 +201,7 @@ class EqpotCalculator(Calculator):
                 edges = max(edges, budget.n_edge)
             budget = Budget(nodes, edges, 2)
         self._budget = budget
-        self._graph = jax.device_put(batch_graphs([data], budget))
+        batch = batch_graphs([data], budget, reference_energies=self.potential.atomic_energies)
+        self._graph_references = batch.reference_energy[: data.num_nodes]
+        self._graph = jax.device_put(batch)
         self._built_from = atoms.copy()

@@ -8,7 +8,7 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 
 from eqpot.calculator import EqpotCalculator
-from tests.models.common import TYPE_MAP, potential
+from tests.models.common import TYPE_MAP, molecule, potential, single_and_double
 
 
 def _bulk():
@@ -140,3 +140,15 @@ def test_pymatgen_structures_are_accepted():
     energy = calc.results["energy"]
     calc.calculate(atoms, ["energy"])
     assert energy == pytest.approx(calc.results["energy"], abs=1e-10)
+
+
+def test_float32_energy_next_to_large_e0s_matches_float64():
+    """The E0s reach the calculator's energy in float64 (eqpot.graph.batch): a float32
+    potential's total differs from float64's by its interaction energy's rounding alone."""
+    atoms = molecule()  # six atoms, -9200 eV of E0s: 1 meV is float32's resolution there
+    double, single = (EqpotCalculator(p, TYPE_MAP) for p in single_and_double("mace"))
+    e64, e32 = (calc.get_potential_energy(atoms) for calc in (double, single))
+    assert abs(e32 - e64) < 2e-5
+    energies = single.get_potential_energies(atoms)
+    assert energies.sum() == pytest.approx(e32, abs=1e-4)
+    assert energies.min() < -1000  # per-atom energies include the E0s

@@ -17,7 +17,14 @@ import numpy as np
 
 from eqpot.atomic_write import atomic_write
 from eqpot.datasets import LabelKeys, labels
-from eqpot.graph import Budget, Graph, GraphData, bucket_budgets, iterate_batches
+from eqpot.graph import (
+    Budget,
+    Graph,
+    GraphData,
+    bucket_budgets,
+    iterate_batches,
+    reference_totals,
+)
 from eqpot.models import Potential
 from eqpot.models.predict import Predictions
 from eqpot.train.epoch_log import read_rows
@@ -42,7 +49,10 @@ _BATCH_FIELDS += ("has_energy", "has_forces", "has_stress")
 def split_batch(batch: Graph, pred: Predictions) -> list[StructurePrediction]:
     """The real graphs of a padded ``batch`` and their predictions ``pred``, in batch order."""
     b = {k: np.asarray(getattr(batch, k)) for k in _BATCH_FIELDS}
-    energy, forces, stress = (np.asarray(a) for a in (pred.energy, pred.forces, pred.stress))
+    forces, stress = np.asarray(pred.forces), np.asarray(pred.stress)
+    references = reference_totals(batch)  # float64: the absolute energies keep their digits
+    energy = np.asarray(pred.energy, np.float64) + references
+    ref_energy = b["energy"].astype(np.float64) + references
     out = []
     for g in np.flatnonzero(b["graph_mask"]):
         nodes = b["node_mask"] & (b["node_graph"] == g)
@@ -51,7 +61,7 @@ def split_batch(batch: Graph, pred: Predictions) -> list[StructurePrediction]:
                 float(energy[g]),
                 forces[nodes],
                 stress[g],
-                float(b["energy"][g]) if b["has_energy"][g] else None,
+                float(ref_energy[g]) if b["has_energy"][g] else None,
                 b["forces"][nodes] if b["has_forces"][g] else None,
                 b["stress"][g] if b["has_stress"][g] else None,
             )
@@ -76,7 +86,10 @@ def predict_structures(
 ) -> list[StructurePrediction]:
     """:func:`collect` over ``graphs`` (labelled or not) in batches of ``batch_size``,
     padded to ``budgets``, with ``params`` (default: the potential's own)."""
-    return collect(lambda b: pot(b, params), iterate_batches(graphs, batch_size, budgets=budgets))
+    batches = iterate_batches(
+        graphs, batch_size, budgets=budgets, reference_energies=pot.atomic_energies
+    )
+    return collect(lambda b: pot(b, params), batches)
 
 
 def error_values(structures: Iterable[StructurePrediction]) -> dict:

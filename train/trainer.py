@@ -184,7 +184,12 @@ class Trainer:
         return float(np.average(losses, weights=sizes)), metrics_from(values)
 
     def _eval_batches(self, graphs):
-        return iterate_batches(graphs, self.config.valid_batch_size, budgets=self.eval_budgets)
+        return iterate_batches(
+            graphs,
+            self.config.valid_batch_size,
+            budgets=self.eval_budgets,
+            reference_energies=self.pot.atomic_energies,
+        )
 
     def _params(self, pure):
         params = jax.tree_util.tree_map(lambda x: x, self.pot.params)
@@ -228,7 +233,11 @@ class Trainer:
         pure, ema = state["params"], state["ema"]
         start, losses = time.perf_counter(), []
         batches = iterate_batches(
-            self.data.train, c.batch_size, seed=c.seed * 100003 + epoch, budgets=self.budgets
+            self.data.train,
+            c.batch_size,
+            seed=c.seed * 100003 + epoch,
+            budgets=self.budgets,
+            reference_energies=self.pot.atomic_energies,
         )
         for batch in prefetch(batches):
             pure, opt_state, ema, loss, _ = self.step_fn(

@@ -13,6 +13,14 @@ absorbs every padding node and edge:
   Scatter sums over padding edges land on padding nodes only.
 
 Edge vectors: ``positions[receivers] - positions[senders] + shifts @ cells[edge_graph]``.
+
+Reference energies. A batch may carry per-atom reference energies ``R_i`` (a model's
+isolated-atom energies E0): its energy labels are then ``E - sum_i R_i``, taken in float64 on
+the host, and a model's predicted energies are measured from the same references. DFT totals
+of molecules are large (acetylacetone: -9318 eV, where one float32 ulp is 1 meV), so in
+float32 the absolute energies would round away the meV a potential is judged on; the
+differences from the references are small and keep their precision.
+:func:`reference_totals` gives the per-graph ``sum_i R_i`` to add back, in float64.
 """
 
 from __future__ import annotations
@@ -48,9 +56,11 @@ class Graph(NamedTuple):
     ``senders``/``receivers (E,)`` int32, ``shifts (E, 3)`` int32, ``cells (G, 3, 3)``,
     ``node_graph (N,)``, ``edge_graph (E,)`` int32, ``n_node``/``n_edge (G,)`` int32,
     ``node_mask (N,)``, ``edge_mask (E,)``, ``graph_mask (G,)`` bool.
-    Labels (zeros where absent, see the ``has_*`` masks): ``energy (G,)`` eV,
-    ``forces (N, 3)`` eV/Å, ``stress (G, 3, 3)`` eV/Å³, ``weight (G,)``,
-    ``has_energy``/``has_forces``/``has_stress (G,)`` bool.
+    Labels (zeros where absent, see the ``has_*`` masks): ``energy (G,)`` eV, measured from
+    the reference energies, ``forces (N, 3)`` eV/Å, ``stress (G, 3, 3)`` eV/Å³,
+    ``weight (G,)``, ``has_energy``/``has_forces``/``has_stress (G,)`` bool.
+    ``reference_energy (N,)`` eV: each atom's reference energy (zeros unless the batch was
+    built with ``reference_energies``; see the module docstring).
     """
 
     positions: jax.Array
@@ -73,6 +83,7 @@ class Graph(NamedTuple):
     has_energy: jax.Array
     has_forces: jax.Array
     has_stress: jax.Array
+    reference_energy: jax.Array
 
     @property
     def shape_key(self) -> tuple[int, int, int]:
@@ -212,12 +223,15 @@ def batch_graphs(
     budget: Budget | None = None,
     *,
     padding_length: float | None = None,
+    reference_energies: Sequence[float] | np.ndarray | None = None,
     dtype=np.float64,
 ) -> Graph:
     """Concatenate ``graphs`` and pad them to ``budget`` (default: the smallest that fits).
 
     ``padding_length`` (Å; default: the largest cutoff the graphs were built with) must be
     at least that cutoff, so padding edges lie outside it (see the module docstring).
+    ``reference_energies`` (eV, one per species; a model's E0s) become the atoms'
+    ``reference_energy``, and the energy labels are stored less their sum.
     """
     cutoff = max((g.cutoff for g in graphs), default=0.0)
     padding_length = cutoff if padding_length is None else padding_length
@@ -234,6 +248,8 @@ def batch_graphs(
             "(one padding node and one padding graph are reserved)"
         )
     n, e, g = budget.n_node, budget.n_edge, budget.n_graph
+    references = _species_references(reference_energies, graphs)
+    reference = np.zeros(n, dtype)
     positions = np.zeros((n, 3), dtype)
     species = np.zeros(n, np.int32)
     senders = np.full(e, nodes, np.int32)
@@ -264,8 +280,10 @@ def batch_graphs(
         edge_graph[edge0 : edge0 + ne] = k
         n_node[k], n_edge[k] = nn, ne
         weight[k] = graph.weight
+        atom_references = references[graph.species]
+        reference[node0 : node0 + nn] = atom_references
         if graph.energy is not None:
-            energy[k], has["energy"][k] = graph.energy, True
+            energy[k], has["energy"][k] = graph.energy - atom_references.sum(), True
         if graph.forces is not None:
             forces[node0 : node0 + nn], has["forces"][k] = graph.forces, True
         if graph.stress is not None:
@@ -292,7 +310,31 @@ def batch_graphs(
         has["energy"],
         has["forces"],
         has["stress"],
+        reference,
     )
+
+
+def _species_references(reference_energies, graphs: Sequence[GraphData]) -> np.ndarray:
+    """Per-species reference energies as float64 (zeros if none), checked against the
+    species the graphs use."""
+    species = max((int(g.species.max()) for g in graphs if g.num_nodes), default=0) + 1
+    if reference_energies is None:
+        return np.zeros(species)
+    references = np.asarray(reference_energies, np.float64)
+    if references.ndim != 1 or references.size < species:
+        raise ValueError(
+            f"reference_energies needs one energy per species (at least {species}), got "
+            f"shape {references.shape}"
+        )
+    return references
+
+
+def reference_totals(graph: Graph) -> np.ndarray:
+    """``sum_i R_i`` of each graph (float64, host): what to add to a batch's energies (labels
+    or predictions) for the absolute energies."""
+    reference = np.where(np.asarray(graph.node_mask), np.asarray(graph.reference_energy), 0.0)
+    node_graph = np.asarray(graph.node_graph)
+    return np.bincount(node_graph, reference.astype(np.float64), graph.cells.shape[0])
 
 
 def pack(graphs: Sequence[GraphData], budget: Budget) -> Iterator[list[GraphData]]:
@@ -358,13 +400,17 @@ def iterate_batches(
     seed: int | None = None,
     budgets: Sequence[Budget] | None = None,
     padding_length: float | None = None,
+    reference_energies: Sequence[float] | np.ndarray | None = None,
 ) -> Iterable[Graph]:
     """Batches of ``batch_size`` graphs (shuffled by ``seed`` if given), each padded to the
-    smallest bucket that holds it."""
+    smallest bucket that holds it; ``reference_energies`` as for :func:`batch_graphs`."""
     order = np.arange(len(graphs))
     if seed is not None:
         order = np.random.default_rng(seed).permutation(len(graphs))
     budgets = budgets or bucket_budgets(graphs, batch_size)
     for start in range(0, len(graphs), batch_size):
         chunk = [graphs[i] for i in order[start : start + batch_size]]
-        yield batch_graphs(chunk, smallest_fitting(budgets, chunk), padding_length=padding_length)
+        budget = smallest_fitting(budgets, chunk)
+        yield batch_graphs(
+            chunk, budget, padding_length=padding_length, reference_energies=reference_energies
+        )

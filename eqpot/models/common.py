@@ -2,10 +2,14 @@
 
 Every model maps a :class:`eqpot.graph.Graph` to per-atom energies
 
-    E_i = E0(z_i) + scale * e_i + shift
+    E_i = (E0(z_i) - R_i) + (scale * e_i + shift)
 
-where ``e_i`` is the network's output, ``E0`` the isolated-atom energies (eV) and
-``scale``/``shift`` the training-set statistics (MACE's ``ScaleShiftBlock``). These three are
+where ``e_i`` is the network's output, ``E0`` the isolated-atom energies (eV),
+``scale``/``shift`` the training-set statistics (MACE's ``ScaleShiftBlock``) and ``R_i`` the
+batch's reference energy of atom ``i`` (``Graph.reference_energy``, zero by default). The
+first bracket is computed on its own: when the batch's references are the model's E0s it is
+exactly zero, and ``E_i`` is the interaction energy without the rounding error of a large
+E0 in float32 (see :mod:`eqpot.graph.batch`). ``E0``, ``scale`` and ``shift`` are
 :class:`Constant` variables, not trainable parameters.
 """
 
@@ -19,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from eqpot.graph import Graph
 from eqpot.nn import init
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
@@ -41,7 +46,8 @@ class Constant(nnx.Variable):
 
 
 class EnergyHead(nnx.Module):
-    """``E_i = E0[z_i] + scale * e_i + shift`` (eV)."""
+    """``E_i = (E0[z_i] - R_i) + (scale * e_i + shift)`` (eV), ``R_i`` the graph's
+    ``reference_energy``."""
 
     def __init__(self, num_elements: int, atomic_energies, scale: float, shift: float, dtype):
         e0 = np.zeros(num_elements) if atomic_energies is None else np.asarray(atomic_energies)
@@ -54,8 +60,10 @@ class EnergyHead(nnx.Module):
         self.scale = Constant(jnp.asarray(scale, dtype))
         self.shift = Constant(jnp.asarray(shift, dtype))
 
-    def __call__(self, energy: jax.Array, species: jax.Array) -> jax.Array:
-        return self.atomic_energies[...][species] + self.scale[...] * energy + self.shift[...]
+    def __call__(self, energy: jax.Array, graph: Graph) -> jax.Array:
+        e0 = self.atomic_energies[...]
+        offset = e0[graph.species] - graph.reference_energy.astype(e0.dtype)
+        return offset + (self.scale[...] * energy + self.shift[...])
 
 
 class Dense(nnx.Module):

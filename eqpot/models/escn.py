@@ -198,4 +198,4 @@ class ESCN(nnx.Module):
             x = update if k == 0 else x + update
         values = self.energy_mlp(self.grid.to_grid(x))  # (N, 1, beta, alpha)
         energy = self.grid.from_grid(values, self.grid.energy)[:, 0, 0]
-        return self.head(energy, graph.species)
+        return self.head(energy, graph)

@@ -174,7 +174,7 @@ class MACE(nnx.Module):
         for layer, readout in zip(self.layers, self.readouts, strict=True):
             h = layer(h, species, graph.senders, graph.receivers, vectors, lengths)
             energy = energy + readout(h.filter(keep="0e").array)[..., 0]
-        return self.head(energy, species)
+        return self.head(energy, graph)
 
 
 __all__ = ["MACE", "Constant", "MACEConfig", "spherical_irreps"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import jax
+import numpy as np
 from flax import nnx
 
 from eqpot.graph import Graph
@@ -27,6 +28,9 @@ class Potential:
         self.graphdef, self.params, self.constants = nnx.split(model, nnx.Param, ...)
         self.dtype = DTYPES[model.config.dtype]
         self.name = type(model).__name__
+        # the E0s exactly as the model holds them: batches built with these as reference
+        # energies give energies free of E0's float32 rounding (eqpot.graph.batch)
+        self.atomic_energies = np.asarray(model.head.atomic_energies[...], np.float64)
         self._predict = jax.jit(self.predict_with)
         self._hessian = jax.jit(self.hessian_with)
 

@@ -10,6 +10,10 @@ to positions and cell (``r -> r (1 + eps)``, cell rows ``c -> c (1 + eps)``):
 
 Graphs without a cell volume (molecules) get zero stress. The Hessian ``d^2E/dr dr``
 (eV/Å^2) is formed for one graph at a time (small systems).
+
+Energies (``E``, ``E_i``) are measured from the batch's reference energies (zero unless the
+batch was built with some, see :mod:`eqpot.graph.batch`); add
+:func:`eqpot.graph.reference_totals` on the host for the absolute energies.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from eqpot.graph import Graph
 
 
 class Predictions(NamedTuple):
-    """Model outputs for a padded batch (padding rows are zero)."""
+    """Model outputs for a padded batch (padding rows are zero); energies are measured from
+    the batch's reference energies."""
 
     energy: jax.Array  # (G,)
     node_energy: jax.Array  # (N,)

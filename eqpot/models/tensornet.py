@@ -207,4 +207,4 @@ class TensorNet(nnx.Module):
         i, a, s = decompose(x)
         features = jnp.concatenate([squared_norm(i), squared_norm(a), squared_norm(s)], -1)
         h = jax.nn.silu(self.out_linear(self.out_norm(features)))
-        return self.head(self.scalar_head(h)[..., 0], graph.species)
+        return self.head(self.scalar_head(h)[..., 0], graph)

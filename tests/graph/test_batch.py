@@ -144,3 +144,31 @@ def test_buckets_bound_nodes_and_edges_separately():
     for seed in range(6):
         for batch in iterate_batches(graphs, 4, seed=seed, budgets=budgets):
             assert int(batch.n_node.sum()) == batch.positions.shape[0]
+
+
+def test_reference_energies_leave_the_labels_small_and_are_added_back_exactly():
+    type_map = [1, 6, 8]
+    e0 = np.array([-13.568422178253735, -1026.8538996116154, -2037.796869412825])  # AcAc's
+    molecule = ase.build.molecule("CH3COCH3")  # C3H6O
+    molecule.cell = [30.0] * 3
+    expected_references = e0[[type_map.index(z) for z in molecule.numbers]]  # -5199.8 eV
+    total = expected_references.sum() - 45.123456789012  # a binding energy of 45 eV
+    data = [eg.graph_from_atoms(molecule, CUTOFF, type_map, energy=total)]
+
+    batch = eg.batch_graphs(data, reference_energies=e0)
+    n = len(molecule)
+    np.testing.assert_array_equal(batch.reference_energy[:n], expected_references)
+    assert not batch.reference_energy[n:].any()
+    assert batch.energy[0] == total - expected_references.sum()
+    assert eg.reference_totals(batch)[0] + batch.energy[0] == pytest.approx(total, abs=1e-9)
+
+    # in float32 the label is the difference, which keeps the digits the total would lose
+    single = eg.batch_graphs(data, reference_energies=e0, dtype=np.float32)
+    assert single.energy.dtype == np.float32
+    assert abs(float(single.energy[0]) + eg.reference_totals(batch)[0] - total) < 1e-5
+    assert abs(np.spacing(np.float32(total))) > 4e-4  # the resolution of the total in float32
+
+    plain = eg.batch_graphs(data)
+    assert plain.energy[0] == total and not plain.reference_energy.any()
+    with pytest.raises(ValueError, match="one energy per species"):
+        eg.batch_graphs(data, reference_energies=e0[:2])

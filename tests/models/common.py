@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ase
 import ase.build
+import jax
 import numpy as np
 
 from eqpot import models
@@ -63,6 +64,23 @@ def potential(variant: str, seed: int = 0) -> models.Potential:
         )
         _CACHE[key] = models.Potential(model)
     return _CACHE[key]
+
+
+#: eV; isolated-atom energies of AcAc's O and C, for the two species: a molecule's scale
+LARGE_E0S = [-2037.796869412825, -1026.8538996116154]
+
+
+def single_and_double(name: str) -> tuple[models.Potential, models.Potential]:
+    """Model ``name`` with :data:`LARGE_E0S` in float64 and in float32 (the float64 weights
+    rounded), uncached."""
+    pots = [
+        models.Potential(
+            models.build(name, num_elements=2, dtype=dtype, atomic_energies=LARGE_E0S, **TINY[name])
+        )
+        for dtype in ("float64", "float32")
+    ]
+    pots[1].params = jax.tree_util.tree_map(lambda x: x.astype(np.float32), pots[0].params)
+    return pots[0], pots[1]
 
 
 def bulk() -> ase.Atoms:
