@@ -12,19 +12,21 @@
 # session stop the run, `bash benchmarks/acac_cpu_snapshot.sh` (evaluates it and copies its
 # state to benchmarks/results/mace_acac_cpu2/run) and commit: the next session continues it.
 # Extra arguments are overrides, for a new run or a resumed one (max_num_epochs=... extends it).
+# CHANNELS (default 64) picks the width: other widths are runs of their own, acac-cN-cpu with
+# their state in benchmarks/results/mace_acac_cpu2_cN/run (the snapshot script takes CHANNELS
+# too), e.g. CHANNELS=128 ... acac_cpu.sh max_num_epochs=800 start_stage_two=650.
 set -uo pipefail
-runs=${RUNS:-.runs}
-run=$runs/acac-c64-cpu
+source "$(dirname "$0")/acac_cpu_paths.sh"
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$runs/.jax_cache}
 # the run outlives a session through its committed state: continue from there when this
 # machine has no run of its own (the state's checkpoints are the run's last and best)
-state=benchmarks/results/mace_acac_cpu2/run
+state=$results/run
 if [ ! -f "$run/config.yaml" ] && [ -f "$state/config.yaml" ]; then
     mkdir -p "$runs" && cp -r "$state" "$run"
 fi
 if [ -f "$run/config.yaml" ]; then
     exec nice -n 19 eqpot train --resume "$run" progress=false "$@"
 fi
-exec nice -n 19 eqpot train train/configs/mace-acac.yaml "run_dir=$runs" name=acac-c64-cpu \
-    dtype=float32 progress=false model_config.num_channels=64 max_num_epochs=1000 \
+exec nice -n 19 eqpot train train/configs/mace-acac.yaml "run_dir=$runs" "name=$name" \
+    dtype=float32 progress=false "model_config.num_channels=$channels" max_num_epochs=1000 \
     start_stage_two=800 "$@"

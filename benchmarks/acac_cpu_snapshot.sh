@@ -8,12 +8,12 @@
 #   bash benchmarks/acac_cpu_snapshot.sh        # then update the READMEs and commit
 #
 # Writes results/mace_acac_cpu2/{metrics_epochN.json, parity_*.png, learning_curve.png,
-# run/}. RUNS as in acac_cpu.sh (default .runs).
+# run/}. RUNS and CHANNELS as in acac_cpu.sh (defaults .runs and 64).
 set -euo pipefail
-run=${RUNS:-.runs}/acac-c64-cpu
-results=benchmarks/results/mace_acac_cpu2
-if pgrep -f "eqpot train --resume $run" > /dev/null; then
-    echo "the run is still going: stop it first (kill PID of 'eqpot train --resume $run')" >&2
+source "$(dirname "$0")/acac_cpu_paths.sh"
+mkdir -p "$results"
+if pgrep -f "eqpot train (--resume $run|.* name=$name )" > /dev/null; then
+    echo "the run $name is still going: stop it first (kill PID of its 'eqpot train')" >&2
     exit 1
 fi
 epoch=$(tail -n 1 "$run/metrics.csv" | cut -d, -f1)
@@ -25,13 +25,14 @@ else
     eqpot eval "$run" acac:test acac:train_600K --json "$results/metrics_epoch$epoch.json" \
         --plots "$results"
 fi
-python - "$run/metrics.csv" "$results/learning_curve.png" "$epoch" <<'PY'
+python - "$run/metrics.csv" "$results/learning_curve.png" "$epoch" "$channels" <<'PY'
 import sys
 from pathlib import Path
 
 from eqpot.train.evaluate import learning_curve_plot
 
-learning_curve_plot(Path(sys.argv[1]), f"MACE AcAc, 64 channels, CPU (epoch {sys.argv[3]})",
+learning_curve_plot(Path(sys.argv[1]),
+                    f"MACE AcAc, {sys.argv[4]} channels, CPU (epoch {sys.argv[3]})",
                     Path(sys.argv[2]))
 PY
 rm -rf "$results/run"

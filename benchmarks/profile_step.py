@@ -66,7 +66,15 @@ def main() -> None:
     trainer = Trainer(config, Path(run_dir), data)  # a new run: no base model
     state = trainer.initial()
     batch = next(
-        iter(iterate_batches(data.train, config.batch_size, seed=0, budgets=trainer.budgets))
+        iter(
+            iterate_batches(
+                data.train,
+                config.batch_size,
+                seed=0,
+                budgets=trainer.budgets,
+                reference_energies=trainer.pot.atomic_energies,
+            )
+        )
     )
     step_args = (
         state["params"],
