@@ -280,10 +280,11 @@ def batch_graphs(
         edge_graph[edge0 : edge0 + ne] = k
         n_node[k], n_edge[k] = nn, ne
         weight[k] = graph.weight
-        atom_references = references[graph.species]
-        reference[node0 : node0 + nn] = atom_references
+        reference[node0 : node0 + nn] = references[graph.species]
         if graph.energy is not None:
-            energy[k], has["energy"][k] = graph.energy - atom_references.sum(), True
+            # less the references as stored (in dtype), so label + reference_totals = energy
+            stored = reference[node0 : node0 + nn].astype(np.float64).sum()
+            energy[k], has["energy"][k] = graph.energy - stored, True
         if graph.forces is not None:
             forces[node0 : node0 + nn], has["forces"][k] = graph.forces, True
         if graph.stress is not None:

@@ -165,7 +165,7 @@ def test_reference_energies_leave_the_labels_small_and_are_added_back_exactly():
     # in float32 the label is the difference, which keeps the digits the total would lose
     single = eg.batch_graphs(data, reference_energies=e0, dtype=np.float32)
     assert single.energy.dtype == np.float32
-    assert abs(float(single.energy[0]) + eg.reference_totals(batch)[0] - total) < 1e-5
+    assert abs(float(single.energy[0]) + eg.reference_totals(single)[0] - total) < 1e-5
     assert abs(np.spacing(np.float32(total))) > 4e-4  # the resolution of the total in float32
 
     plain = eg.batch_graphs(data)
