@@ -1,30 +1,63 @@
 #!/usr/bin/env bash
-# MACE on AcAc (issue 5, the MACE paper's Table 3 setup) on the GPU machine, in chunks that
-# fit its 10-minute commands. Each call trains for at most CHUNK_S seconds, checkpoints and
-# evaluates; the next call (while the machine is still warm) continues with --resume. The
-# run lives in .runs/ and XLA's compiled programs in .jax_cache/ (both git-ignored and kept
-# on the machine between calls), so a resumed chunk does not compile again.
+# MACE on AcAc (issue 5, the MACE paper's Table 3 setup) on the GPU machine, in calls that fit
+# its 10-minute commands. The run lives in .runs/ and XLA's compiled programs in .jax_cache/
+# (both git-ignored and kept on the machine while it stays warm).
 #
+# Chunked (default): each call trains for at most CHUNK_S seconds, checkpoints and evaluates;
+# the next call continues with --resume (and compiles nothing again).
 #   bash benchmarks/acac_gpu.sh [key=value ...]     # first call: overrides for a new run
 #   bash benchmarks/acac_gpu.sh                     # later calls: resume
 #
-# Writes the files worth committing under $OUT (at most 8 come back from the machine).
+# Detached (DETACH=1): the first call starts one uninterrupted run in its own process session,
+# which outlives the call while the machine is held; every call (the first too) waits up to
+# CHUNK_S seconds for it to finish and collects what it has written so far. No time goes to
+# restarts, but the machine must be called again within its warm window.
+#   DETACH=1 bash benchmarks/acac_gpu.sh [key=value ...]
+#
+# Writes the files worth committing under $OUT (at most 8 come back from the machine); once
+# the run has finished, its best weights too, as best.tar.* parts of under 16 MiB.
 set -uo pipefail
 out=${OUT:-acac-results}
 chunk=${CHUNK_S:-450}
 run=.runs/mace-acac
 mkdir -p "$out" .runs
 export JAX_COMPILATION_CACHE_DIR=$PWD/.jax_cache
-if [ -f "$run/config.yaml" ]; then
-    eqpot train --resume "$run" progress=true "max_time=$chunk" "$@"
-else
-    eqpot train train/configs/mace-acac.yaml run_dir=.runs dtype=float32 progress=true \
-        "max_time=$chunk" "$@"
-fi 2>&1 | tee -a "$run.log"
-status=${PIPESTATUS[0]}
-cp "$run.log" "$out/train.log"
-for f in metrics.csv metrics.json config.yaml model.json parity_acac_test.png; do
-    [ -f "$run/$f" ] && cp "$run/$f" "$out/"
-done
-tail -n 3 "$run/metrics.csv"
-exit "$status"
+
+train() {
+    if [ -f "$run/config.yaml" ]; then
+        eqpot train --resume "$run" "$@"
+    else
+        eqpot train train/configs/mace-acac.yaml run_dir=.runs dtype=float32 "$@"
+    fi
+}
+
+collect() {
+    cp "$run.log" "$out/train.log"
+    for f in metrics.csv metrics.json config.yaml model.json parity_acac_test.png; do
+        [ -f "$run/$f" ] && cp "$run/$f" "$out/"
+    done
+    if [ -f "$run/metrics.json" ] && [ -d "$run/checkpoints/best" ]; then
+        tar -C "$run" -cf - checkpoints/best | split -b 15m - "$out/best.tar."
+    fi
+    tail -n 3 "$run/metrics.csv"
+}
+
+if [ "${DETACH:-0}" != 1 ]; then
+    train progress=true "max_time=$chunk" "$@" 2>&1 | tee -a "$run.log"
+    status=${PIPESTATUS[0]}
+    collect
+    exit "$status"
+fi
+
+running() { [ -f "$run.pid" ] && kill -0 "$(cat "$run.pid")" 2>/dev/null; }
+if ! running && [ ! -f "$run/metrics.json" ]; then
+    # its own session: the device machine ends a call's processes, but not those
+    export run && export -f train
+    setsid bash -c 'train "$@"' train progress=false "$@" >> "$run.log" 2>&1 < /dev/null &
+    echo $! > "$run.pid"
+fi
+started=$SECONDS
+while running && ((SECONDS - started < chunk)); do sleep 5; done
+running && echo "still training after $((SECONDS - started)) s" || echo "run finished"
+tail -n 2 "$run.log"
+collect
