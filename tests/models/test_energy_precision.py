@@ -1,6 +1,7 @@
 """Float32 models next to large isolated-atom energies: the E0s travel as the batch's
 reference energies, so the total energy keeps float64's digits (``eqpot.graph.batch``)."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -34,3 +35,42 @@ def test_float32_total_energies_match_float64_to_far_below_a_meV(name):
     # without references the float32 sum rounds at the totals' ulp, as it used to
     without = np.abs(totals(pot32, None) - exact)
     assert without.max() > 1e-4, without
+
+
+def _dot_precisions(jaxpr) -> list:
+    """The ``precision`` of every dot_general in ``jaxpr`` and its sub-jaxprs."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            found.append(eqn.params["precision"])
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    found += _dot_precisions(inner)
+    return found
+
+
+@pytest.mark.parametrize("name", ["mace", "escn", "tensornet"])
+def test_float32_products_run_in_true_float32_unless_the_caller_asks_otherwise(name):
+    """JAX lets a GPU compute float32 products in TensorFloat32 by default: every product of
+    the predictions, their force derivatives and the training gradient through them must ask
+    for float32, and follow the caller's jax_default_matmul_precision when one is set."""
+    pot = single_and_double(name)[1]
+    batch = batch_graphs(_structures()[:2])
+
+    def predictions(params):
+        return pot.predict_with(params, batch)
+
+    def force_loss_grad(params):
+        return jax.grad(lambda p: (pot.predict_with(p, batch).forces ** 2).sum())(params)
+
+    highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
+    for fn in (predictions, force_loss_grad):
+        with jax.default_matmul_precision(None):  # JAX's default (the test suite sets one)
+            precisions = _dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
+        assert precisions and all(p == highest for p in precisions), set(precisions)
+        with jax.default_matmul_precision("tensorfloat32"):
+            chosen = _dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
+        # (symmetric_contraction's index picks ask for float32 themselves)
+        assert (jax.lax.Precision.HIGH, jax.lax.Precision.HIGH) in chosen, set(chosen)
