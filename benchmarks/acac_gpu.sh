@@ -22,7 +22,8 @@
 #
 # Writes under $OUT (at most 8 files come back from the machine): the log, metrics and
 # config; once the run has finished, its best weights as best.tar.* parts of under 16 MiB;
-# a stopped, unfinished run comes back whole as run.tar.* parts (`cat run.tar.* | tar -x`).
+# with STOP=1 an unfinished run comes back whole as run.tar.* parts (`cat run.tar.* | tar -x`;
+# the 128-channel run's 22 MB fit, a 256-channel run's state is over the 64 MiB that returns).
 set -uo pipefail
 out=${OUT:-acac-results}
 chunk=${CHUNK_S:-450}
@@ -51,9 +52,6 @@ collect() {
     done
     if [ -f "$run/metrics.json" ] && [ -d "$run/checkpoints/best" ]; then
         tar -C "$run" -cf - checkpoints/best | split -b 15m - "$out/best.tar."
-    elif ! running && [ -d "$run/checkpoints/last" ]; then  # unfinished: all of it, to resume
-        rm -f "$out"/metrics.* "$out"/config.yaml "$out"/model.json "$out"/parity_*
-        tar -C "$(dirname "$run")" -cf - "$(basename "$run")" | split -b 15m - "$out/run.tar."
     fi
     tail -n 3 "$run/metrics.csv"
 }
@@ -63,6 +61,10 @@ if [ "${STOP:-0}" = 1 ]; then
     running && pkill -TERM -P "$(cat "$run.pid")"
     while running; do sleep 1; done
     collect
+    if [ ! -f "$run/metrics.json" ]; then  # unfinished: all of it (the tar holds the rest)
+        rm -f "$out"/metrics.* "$out"/config.yaml "$out"/model.json "$out"/parity_*
+        tar -C "$(dirname "$run")" -cf - "$(basename "$run")" | split -b 15m - "$out/run.tar."
+    fi
     exit 0
 fi
 
