@@ -76,3 +76,19 @@ def derivative_orders(fn, argnums=(0, 1)) -> dict:
         "grad": jax.grad(loss, argnums=argnums),
         "grad_of_grad": jax.grad(lambda *a: jnp.sum(inner(*a) ** 2), argnums=argnums),
     }
+
+
+def dot_precisions(jaxpr, within: str | None = None) -> list:
+    """The ``precision`` of every dot_general in ``jaxpr`` and its sub-jaxprs; with
+    ``within`` (a primitive's name, e.g. ``"pallas_call"``), only those inside its equations."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general" and within is None:
+            found.append(eqn.params["precision"])
+        inside = None if eqn.primitive.name == within else within
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    found += dot_precisions(inner, inside)
+    return found

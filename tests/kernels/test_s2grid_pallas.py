@@ -9,6 +9,8 @@ import pytest
 
 import eqpot.tp
 from eqpot import kernels
+from eqpot.kernels._pallas import lowering_for_gpu
+from tests.helpers import derivative_orders, dot_precisions
 
 
 def _functions(product):
@@ -103,3 +105,25 @@ def test_first_call_inside_jit():
     x = jnp.ones((3, 4))
     out = jax.jit(lambda a, b: product(a, b, impl="pallas").array)(x, x)
     np.testing.assert_allclose(out, product(x, x, impl="xla").array, rtol=1e-10, atol=1e-12)
+
+
+def test_kernel_products_follow_the_traced_matmul_precision():
+    """The kernel's in-kernel dots carry the precision they were traced under, which
+    Pallas's Triton lowering maps to ``input_precision``: HIGHEST (what
+    ``eqpot.models.predict`` traces float32 models under) to IEEE float32, JAX's DEFAULT to
+    TensorFloat32. Checked on the kernel traced for a GPU, at every derivative order."""
+    product = eqpot.tp.make("gaunt_grid", e3nn.s2_irreps(2), e3nn.s2_irreps(2))
+    args = (jnp.ones((5, 9), jnp.float32), jnp.ones((5, 9), jnp.float32))
+
+    def fn(x1, x2):
+        return product(x1, x2, impl="pallas").array
+
+    highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
+    for order, f in derivative_orders(fn).items():
+        with lowering_for_gpu():
+            with jax.default_matmul_precision("float32"):
+                chosen = dot_precisions(jax.make_jaxpr(f)(*args).jaxpr, "pallas_call")
+            with jax.default_matmul_precision(None):  # JAX's default (the suite sets one)
+                default = dot_precisions(jax.make_jaxpr(f)(*args).jaxpr, "pallas_call")
+        assert chosen and all(p == highest for p in chosen), (order, set(chosen))
+        assert default and all(p is None for p in default), (order, set(default))

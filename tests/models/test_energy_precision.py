@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from eqpot.graph import batch_graphs, graph_from_atoms, reference_totals
+from tests.helpers import dot_precisions
 from tests.models.common import CUTOFF, TYPE_MAP, molecule, single_and_double
 
 
@@ -37,20 +38,6 @@ def test_float32_total_energies_match_float64_to_far_below_a_meV(name):
     assert without.max() > 1e-4, without
 
 
-def _dot_precisions(jaxpr) -> list:
-    """The ``precision`` of every dot_general in ``jaxpr`` and its sub-jaxprs."""
-    found = []
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "dot_general":
-            found.append(eqn.params["precision"])
-        for value in eqn.params.values():
-            for sub in value if isinstance(value, (tuple, list)) else (value,):
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    found += _dot_precisions(inner)
-    return found
-
-
 @pytest.mark.parametrize("name", ["mace", "escn", "tensornet"])
 def test_float32_products_run_in_true_float32_unless_the_caller_asks_otherwise(name):
     """JAX lets a GPU compute float32 products in TensorFloat32 by default: every product of
@@ -68,9 +55,9 @@ def test_float32_products_run_in_true_float32_unless_the_caller_asks_otherwise(n
     highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
     for fn in (predictions, force_loss_grad):
         with jax.default_matmul_precision(None):  # JAX's default (the test suite sets one)
-            precisions = _dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
+            precisions = dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
         assert precisions and all(p == highest for p in precisions), set(precisions)
         with jax.default_matmul_precision("tensorfloat32"):
-            chosen = _dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
+            chosen = dot_precisions(jax.make_jaxpr(fn)(pot.params).jaxpr)
         # (symmetric_contraction's index picks ask for float32 themselves)
         assert (jax.lax.Precision.HIGH, jax.lax.Precision.HIGH) in chosen, set(chosen)
