@@ -86,8 +86,10 @@ def device_peak_flops(dtype: str = "float32") -> float:
 
 def provenance() -> dict:
     """Where and when a result was measured: the device (``device_kind``, e.g. "NVIDIA
-    H100 80GB HBM3" or "cpu"), JAX's backend, the host CPU, the JAX and Python versions and
-    today's date (ISO)."""
+    H100 80GB HBM3" or "cpu"), JAX's backend, the host CPU, the JAX and Python versions,
+    today's date (ISO) and the caller's ``jax_default_matmul_precision`` ("unset": models'
+    predictions then run in true float32, see :mod:`eqpot.models.predict`, while bare
+    operations take JAX's default, TensorFloat32 on a GPU)."""
     return dict(
         device=jax.devices()[0].device_kind,
         backend=jax.default_backend(),
@@ -95,4 +97,5 @@ def provenance() -> dict:
         jax=jax.__version__,
         python=platform.python_version(),
         date=datetime.date.today().isoformat(),
+        jax_default_matmul_precision=jax.config.jax_default_matmul_precision or "unset",
     )

@@ -17,6 +17,10 @@ def test_provenance_names_device_versions_and_date():
     assert record["python"] == platform.python_version()
     assert datetime.date.fromisoformat(record["date"]) == datetime.date.today()
     assert record["machine"]
+    with jax.default_matmul_precision(None):
+        assert provenance()["jax_default_matmul_precision"] == "unset"
+    with jax.default_matmul_precision("tensorfloat32"):
+        assert provenance()["jax_default_matmul_precision"] == "tensorfloat32"
 
 
 def test_measure_times_a_jitted_call():
