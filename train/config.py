@@ -303,6 +303,22 @@ def to_dict(config: TrainConfig) -> dict:
     return dataclasses.asdict(config)
 
 
+def changed_keys(before: TrainConfig, after: TrainConfig) -> list[str]:
+    """``"key: old -> new"`` for each key whose value differs (``model_config`` key by key)."""
+
+    def flat(config: TrainConfig) -> dict:
+        values = to_dict(config)
+        model = values.pop("model_config")
+        return values | {f"model_config.{k}": v for k, v in model.items()}
+
+    old, new = flat(before), flat(after)
+    return [
+        f"{key}: {old.get(key, '(unset)')!r} -> {new.get(key, '(unset)')!r}"
+        for key in dict.fromkeys([*old, *new])
+        if old.get(key, "(unset)") != new.get(key, "(unset)")
+    ]
+
+
 def save_config(config: TrainConfig, path: Path) -> None:
     with atomic_write(path) as tmp:  # a resume reads it back: never half written
         tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))

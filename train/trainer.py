@@ -32,7 +32,7 @@ from eqpot.atomic_write import atomic_write
 from eqpot.graph import bucket_budgets, iterate_batches, prefetch
 from eqpot.models import Potential
 from eqpot.train import checkpoint
-from eqpot.train.config import TrainConfig, save_config
+from eqpot.train.config import ConfigError, TrainConfig, changed_keys, load_config, save_config
 from eqpot.train.data import BaseModel, PreparedData, prepare
 from eqpot.train.epoch_log import EpochLog, append_text, read_rows
 from eqpot.train.evaluate import (
@@ -385,6 +385,33 @@ def has_trained(run_dir: Path) -> bool:
     )
 
 
+def restore_for_resume(trainer: Trainer) -> dict:
+    """The run's last training state. When it does not fit the configuration (an override
+    that reshapes the optimiser's state: ``amsgrad``, ``optimizer``, or ``clip_grad``,
+    ``weight_decay``, ``ema_decay`` switched on or off), a :class:`ConfigError` that names
+    the keys differing from the run's ``config.yaml``. (A different model is caught
+    earlier, by :func:`base_model`'s comparison with the run's ``model.json``.)"""
+    try:
+        return trainer.restore_last()
+    except (ValueError, TypeError, KeyError) as err:
+        saved_file = trainer.run_dir / "config.yaml"
+        saved = load_config(saved_file) if saved_file.is_file() else None
+        where = ("run_dir", "name")  # where the run lives, not what it trains
+        changed = [
+            c
+            for c in (changed_keys(saved, trainer.config) if saved else [])
+            if c.split(":")[0] not in where
+        ]
+        detail = "; ".join(changed) if changed else "no key differs from its config.yaml"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(
+            f"--resume {trainer.run_dir}: its saved training state does not fit this "
+            f"configuration ({detail}). Keys that shape the model or the optimiser state "
+            "cannot change on resume: start a new run, or fine-tune from this one with "
+            f"foundation_model={trainer.run_dir}. ({type(err).__name__}: {first})"
+        ) from err
+
+
 def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
     """``run_dir/name``, created; a new run may not replace one that has trained."""
     run_dir = Path(config.run_dir) / config.name
@@ -419,18 +446,20 @@ def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
 def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     base = base_model(config, run_dir, resume)
     data = prepare(config, base)
-    save_config(config, run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, data, base)
+    has_last = (run_dir / "checkpoints" / "last").exists() and any(
+        (run_dir / "checkpoints" / "last").iterdir()
+    )
+    state = restore_for_resume(trainer) if resume and has_last else trainer.initial()
+    # written once the configuration has proved to fit the run's state: an override that
+    # does not fit fails above and leaves the run resumable as it was
+    save_config(config, run_dir / "config.yaml")
     checkpoint.write_model_file(run_dir, trainer.record)
     log(trainer.pot.summary())
     log(
         f"{len(data.train)} training, {len(data.valid)} validation graphs; "
         f"buckets {[(b.n_node, b.n_edge) for b in trainer.budgets]}"
     )
-    has_last = (run_dir / "checkpoints" / "last").exists() and any(
-        (run_dir / "checkpoints" / "last").iterdir()
-    )
-    state = trainer.restore_last() if resume and has_last else trainer.initial()
     if resume and has_last:
         log(f"resuming {run_dir} after epoch {state['meta']['epoch']}")
     state = trainer.run(state)

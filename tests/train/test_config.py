@@ -3,6 +3,7 @@
 import pytest
 
 from eqpot.train import ConfigError, load_config
+from eqpot.train.config import changed_keys
 from eqpot.train.quickstart import RECIPE
 
 
@@ -109,3 +110,13 @@ def test_a_count_hyperparameter_below_one_is_an_error_at_load_time():
     with pytest.raises(ConfigError, match="mace: max_ell must be >= 0, got -1"):
         load_config(RECIPE, ["model_config.max_ell=-1"])
     assert load_config(RECIPE, ["model_config.max_L=0"]).model_config["max_L"] == 0
+
+
+def test_changed_keys_lists_each_difference_model_config_key_by_key():
+    before = load_config(RECIPE, ["model_config.num_channels=8"])
+    after = load_config(RECIPE, ["model_config.num_channels=16", "amsgrad=false"])
+    assert changed_keys(before, after) == [
+        "amsgrad: True -> False",
+        "model_config.num_channels: 8 -> 16",
+    ]
+    assert changed_keys(before, before) == []

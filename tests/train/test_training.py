@@ -196,6 +196,20 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     assert all(np.all(np.isfinite(x)) for x in leaves)
 
 
+def test_resume_that_changes_the_optimiser_state_names_the_key_and_keeps_the_run(tmp_path, data):
+    """An override on resume that the saved optimiser state cannot take (AMSGrad's extra
+    moment) is an error naming the key, and writes nothing: the run resumes as before."""
+    fit(_config(tmp_path, data, "keep", ["max_num_epochs=1"]), log=lambda *a: None)
+    run = tmp_path / "keep"
+    written = {f: (run / f).read_bytes() for f in ("config.yaml", "model.json")}
+    changed = _config(tmp_path, data, "keep", ["max_num_epochs=2", "amsgrad=false"])
+    with pytest.raises(ConfigError, match=r"amsgrad: True -> False.*cannot change on resume"):
+        fit(changed, resume=True, log=lambda *a: None)
+    assert {f: (run / f).read_bytes() for f in written} == written
+    same = _config(tmp_path, data, "keep", ["max_num_epochs=2"])
+    assert fit(same, resume=True, log=lambda *a: None).epochs == 2
+
+
 def test_stage_two_switches_rate_and_weights_and_restarts_the_best(tmp_path, data):
     """From start_stage_two on: the constant stage_two_lr, and a best checkpoint chosen
     among stage-two epochs only (their losses use other weights than stage one's)."""
