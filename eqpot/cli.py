@@ -239,7 +239,7 @@ def _add_train_command(sub) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from eqpot.train import fit, load_config
+    from eqpot.train import ConfigError, fit, load_config
 
     if args.keys:
         from eqpot.train.config import describe_keys
@@ -252,6 +252,8 @@ def _train(args: argparse.Namespace) -> int:
         if args.config is not None:  # with --resume, every positional is an override
             args.overrides = [args.config, *args.overrides]
         run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"--resume {run_dir}: not an eqpot run directory (no config.yaml)")
         config = load_config(run_dir / "config.yaml", args.overrides)
         if (Path(config.run_dir) / config.name).resolve() != run_dir.resolve():
             config = load_config(

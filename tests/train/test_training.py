@@ -228,6 +228,8 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert cli.main(["eval", str(tmp_path), "x.xyz"]) == 2
     assert "not an eqpot run directory" in capsys.readouterr().err
+    assert cli.main(["train", "--resume", str(tmp_path / "gone")]) == 2
+    assert "gone: not an eqpot run directory (no config.yaml)" in capsys.readouterr().err
 
 
 def test_run_directory_is_not_overwritten(tmp_path, data):
