@@ -66,6 +66,9 @@ class TrainConfig:
     # (its EMA where kept) with its architecture, r_max, type map, E0s, scale and shift
     foundation_model: str | None = None  # run directory
     foundation_which: str = "best"
+    # parameters kept fixed during training: globs over their paths, e.g. ["embedding/*",
+    # "layers/0/*"] to fine-tune only the later layers (null: every parameter trains)
+    freeze: list | None = None
     # loss
     energy_weight: float = 1.0
     forces_weight: float = 100.0
@@ -168,7 +171,7 @@ def _apply(config: dict, updates: dict, where: str) -> None:
             _check_range(key, value, RANGES[key], where)
         if key == "config_type_weights":
             _check_weights(value, f"{where}: {key}")
-        if key == "weight_decay_on" and value is not None:
+        if key in ("weight_decay_on", "freeze") and value is not None:
             _check_patterns(value, f"{where}: {key}")
         if key == "model_config":
             config.setdefault("model_config", {}).update(value)

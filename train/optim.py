@@ -4,7 +4,8 @@ The optimiser is an optax chain: global-norm clipping (``clip_grad``), L2 weight
 (added to the gradient for ``adam`` as in PyTorch's Adam, decoupled for ``adamw``) on the
 parameters :func:`weight_decay_mask` selects, Adam or AMSGrad moments, and a learning rate
 held in the optimiser state (``optax.inject_hyperparams``) so the epoch-level schedules below
-can set it without recompiling and it is saved with every checkpoint.
+can set it without recompiling and it is saved with every checkpoint. Parameters matched by
+``freeze`` (:func:`frozen_labels`) bypass the chain and stay fixed.
 
 Schedules, applied once per epoch: ``plateau`` (multiply by ``lr_factor`` after
 ``scheduler_patience`` evaluations without a relative improvement of 1e-4 in the validation
@@ -36,30 +37,43 @@ def parameter_path(path) -> str:
     return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)
 
 
-def weight_decay_mask(params, patterns: Sequence[str] | None = None):
-    """True for the parameters that weight decay applies to, as a pytree like ``params``.
-
-    ``patterns=None``: every weight matrix (``ndim >= 2``), not biases, norm scales or
-    flattened weight vectors. Otherwise the parameters whose path (:func:`parameter_path`)
-    matches one of the ``fnmatch`` globs. The MACE recipes give mace-torch's choice: the
-    interaction's linear map after the message sum (its ``linear.weight``) and the product
-    block (``products.*``), i.e. ``layers/*/linear_message/*``, ``layers/*/basis/*`` and
-    ``layers/*/linear_out/*``; not the embedding, ``linear_up``, the radial MLP, the
-    species-indexed skip or the readouts. A pattern that matches no parameter is a
-    :class:`ConfigError` that lists the paths.
-    """
-    if patterns is None:
-        return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
+def parameter_mask(params, patterns: Sequence[str], key: str):
+    """True for the parameters whose path (:func:`parameter_path`) matches one of the
+    ``fnmatch`` globs, as a pytree like ``params``. A pattern that matches no parameter is a
+    :class:`ConfigError` naming the config ``key`` and listing the paths."""
     paths = [parameter_path(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(path, pattern) for path in paths):
             raise ConfigError(
-                f"weight_decay_on: {pattern!r} matches no parameter; the paths are "
-                + ", ".join(paths)
+                f"{key}: {pattern!r} matches no parameter; the paths are " + ", ".join(paths)
             )
     return jax.tree_util.tree_map_with_path(
         lambda p, _: any(fnmatch.fnmatchcase(parameter_path(p), q) for q in patterns), params
     )
+
+
+def weight_decay_mask(params, patterns: Sequence[str] | None = None):
+    """True for the parameters that weight decay applies to, as a pytree like ``params``.
+
+    ``patterns=None``: every weight matrix (``ndim >= 2``), not biases, norm scales or
+    flattened weight vectors. Otherwise :func:`parameter_mask` of the globs. The MACE
+    recipes give mace-torch's choice: the interaction's linear map after the message sum
+    (its ``linear.weight``) and the product block (``products.*``), i.e.
+    ``layers/*/linear_message/*``, ``layers/*/basis/*`` and ``layers/*/linear_out/*``; not
+    the embedding, ``linear_up``, the radial MLP, the species-indexed skip or the readouts.
+    """
+    if patterns is None:
+        return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
+    return parameter_mask(params, patterns, "weight_decay_on")
+
+
+def frozen_labels(params, patterns: Sequence[str]):
+    """``"frozen"`` for the parameters the ``freeze`` globs match, ``"trained"`` for the
+    rest; freezing every parameter is a :class:`ConfigError`."""
+    mask = parameter_mask(params, patterns, "freeze")
+    if all(jax.tree_util.tree_leaves(mask)):
+        raise ConfigError(f"freeze: {list(patterns)} matches every parameter: nothing would train")
+    return jax.tree_util.tree_map(lambda frozen: "frozen" if frozen else "trained", mask)
 
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
@@ -77,7 +91,15 @@ def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
         if config.weight_decay and config.optimizer == "adamw":
             parts.append(optax.add_decayed_weights(config.weight_decay, decay_mask))
         parts.append(optax.scale_by_learning_rate(learning_rate))
-        return optax.chain(*parts)
+        trained = optax.chain(*parts)
+        if not config.freeze:
+            return trained
+        # frozen parameters get no update and no moments, and stay out of the clipping norm
+        # and weight decay, as parameters without gradients do in torch
+        return optax.multi_transform(
+            {"trained": trained, "frozen": optax.set_to_zero()},
+            lambda params: frozen_labels(params, config.freeze),
+        )
 
     return optax.inject_hyperparams(chain)(learning_rate=config.lr)
 

@@ -49,6 +49,7 @@ from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import (
     Schedule,
     ema_update,
+    frozen_labels,
     learning_rate,
     make_optimizer,
     set_learning_rate,
@@ -106,7 +107,10 @@ class Trainer:
         self.optimizer = make_optimizer(config)
         self.schedule = Schedule(config)
         self.template = nnx.to_pure_dict(self.pot.params)
-        weight_decay_mask(self.template, config.weight_decay_on)  # a bad pattern fails here
+        # a bad pattern fails here, before anything is written
+        weight_decay_mask(self.template, config.weight_decay_on)
+        if config.freeze:
+            frozen_labels(self.template, config.freeze)
         self.step_fn = jax.jit(self._step)
         self.eval_fn = jax.jit(self._loss_and_predictions)
         self.budgets = bucket_budgets(data.train, config.batch_size, config.num_buckets)

@@ -10,6 +10,7 @@ from eqpot.train import ConfigError, load_config
 from eqpot.train.optim import (
     Schedule,
     ema_update,
+    frozen_labels,
     make_optimizer,
     parameter_path,
     weight_decay_mask,
@@ -71,6 +72,33 @@ def test_only_the_chosen_parameters_decay(optimizer):
     new = optax.apply_updates(params, updates)
     assert bool(jnp.all(new["a"]["w"] < 1.0))
     assert bool(jnp.all(new["b"]["w"] == 1.0))
+
+
+def test_frozen_parameters_never_move_and_the_rest_trains(mace_params):
+    """``freeze``: with gradients on every parameter and weight decay everywhere, steps change
+    every parameter except the frozen ones, which are exactly as they were."""
+    config = load_config(None, ["freeze=[embedding/*, layers/0/*]", "weight_decay=0.1"])
+    opt = make_optimizer(config)
+    params, state = mace_params, opt.init(mace_params)
+    for seed in range(3):
+        keys = iter(jax.random.split(jax.random.key(seed), 1000))
+        grads = jax.tree_util.tree_map(lambda x: jax.random.normal(next(keys), x.shape), params)
+        updates, state = opt.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+    before = dict(jax.tree_util.tree_flatten_with_path(mace_params)[0])
+    for path, value in jax.tree_util.tree_flatten_with_path(params)[0]:
+        unchanged = bool(jnp.all(value == before[path]))
+        frozen = parameter_path(path).startswith(("embedding/", "layers/0/"))
+        assert unchanged == frozen, parameter_path(path)
+
+
+def test_freeze_patterns_must_match_and_leave_something_to_train(mace_params):
+    with pytest.raises(ConfigError, match=r"freeze: 'layer/\*' matches no parameter"):
+        frozen_labels(mace_params, ["layer/*"])
+    with pytest.raises(ConfigError, match="matches every parameter: nothing would train"):
+        frozen_labels(mace_params, ["*"])
+    with pytest.raises(ConfigError, match="freeze: give a list of path patterns"):
+        load_config(None, ["freeze=[]"])
 
 
 def test_config_rejects_an_empty_or_non_list_pattern_set():

@@ -401,3 +401,27 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     base.run_dir.rename(tmp_path / "moved")
     longer = _config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
     assert fit(longer, resume=True, log=lambda *a: None).epochs == 2
+
+
+def test_fine_tuning_with_frozen_layers_keeps_them_at_the_foundations_weights(tmp_path, data):
+    """``freeze`` with ``foundation_model``: after training, the frozen parameters are the
+    foundation's (its best EMA weights) bit for bit, and every other parameter has moved."""
+    import jax
+
+    from eqpot.train.optim import parameter_path
+
+    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
+    tuned_config = [
+        "max_num_epochs=1",
+        f"foundation_model={base.run_dir}",
+        "E0s=foundation",
+        "freeze=[embedding/*, layers/0/*]",
+    ]
+    tuned = fit(_config(tmp_path, data, "tuned", tuned_config), log=lambda *a: None)
+    start = load_potential(base.run_dir, "best").params
+    trained = load_potential(tuned.run_dir, "last", use_ema=False).params
+    before = dict(jax.tree_util.tree_flatten_with_path(start)[0])
+    for path, value in jax.tree_util.tree_flatten_with_path(trained)[0]:
+        unchanged = bool(np.array_equal(np.asarray(value), np.asarray(before[path])))
+        frozen = parameter_path(path).startswith(("embedding/", "layers/0/"))
+        assert unchanged == frozen, parameter_path(path)
