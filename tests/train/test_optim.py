@@ -80,9 +80,11 @@ def test_frozen_parameters_never_move_and_the_rest_trains(mace_params):
     config = load_config(None, ["freeze=[embedding/*, layers/0/*]", "weight_decay=0.1"])
     opt = make_optimizer(config)
     params, state = mace_params, opt.init(mace_params)
+    leaves, tree = jax.tree_util.tree_flatten(params)
     for seed in range(3):
-        keys = iter(jax.random.split(jax.random.key(seed), 1000))
-        grads = jax.tree_util.tree_map(lambda x: jax.random.normal(next(keys), x.shape), params)
+        keys = jax.random.split(jax.random.key(seed), len(leaves))
+        noise = [jax.random.normal(k, x.shape) for k, x in zip(keys, leaves, strict=True)]
+        grads = jax.tree_util.tree_unflatten(tree, noise)
         updates, state = opt.update(grads, state, params)
         params = optax.apply_updates(params, updates)
     before = dict(jax.tree_util.tree_flatten_with_path(mace_params)[0])
