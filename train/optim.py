@@ -37,12 +37,12 @@ def parameter_path(path) -> str:
     return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)
 
 
-def parameter_mask(params, patterns: Sequence[str], key: str):
+def parameter_mask(params, patterns: Sequence[str], key: str, check: bool = True):
     """True for the parameters whose path (:func:`parameter_path`) matches one of the
-    ``fnmatch`` globs, as a pytree like ``params``. A pattern that matches no parameter is a
-    :class:`ConfigError` naming the config ``key`` and listing the paths."""
+    ``fnmatch`` globs, as a pytree like ``params``. With ``check``, a pattern that matches
+    no parameter is a :class:`ConfigError` naming the config ``key`` and listing the paths."""
     paths = [parameter_path(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
-    for pattern in patterns:
+    for pattern in patterns if check else ():
         if not any(fnmatch.fnmatchcase(path, pattern) for path in paths):
             raise ConfigError(
                 f"{key}: {pattern!r} matches no parameter; the paths are " + ", ".join(paths)
@@ -52,7 +52,7 @@ def parameter_mask(params, patterns: Sequence[str], key: str):
     )
 
 
-def weight_decay_mask(params, patterns: Sequence[str] | None = None):
+def weight_decay_mask(params, patterns: Sequence[str] | None = None, check: bool = True):
     """True for the parameters that weight decay applies to, as a pytree like ``params``.
 
     ``patterns=None``: every weight matrix (``ndim >= 2``), not biases, norm scales or
@@ -64,7 +64,7 @@ def weight_decay_mask(params, patterns: Sequence[str] | None = None):
     """
     if patterns is None:
         return jax.tree_util.tree_map(lambda x: x.ndim >= 2, params)
-    return parameter_mask(params, patterns, "weight_decay_on")
+    return parameter_mask(params, patterns, "weight_decay_on", check)
 
 
 def frozen_labels(params, patterns: Sequence[str]):
@@ -78,7 +78,9 @@ def frozen_labels(params, patterns: Sequence[str]):
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     def decay_mask(params):
-        return weight_decay_mask(params, config.weight_decay_on)
+        # with freeze, this sees the trained parameters only: a pattern may match frozen
+        # ones alone (the trainer checks the patterns against every parameter)
+        return weight_decay_mask(params, config.weight_decay_on, check=not config.freeze)
 
     def chain(learning_rate):
         parts = []

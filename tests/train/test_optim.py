@@ -1,3 +1,5 @@
+import fnmatch
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,6 +94,22 @@ def test_frozen_parameters_never_move_and_the_rest_trains(mace_params):
         unchanged = bool(jnp.all(value == before[path]))
         frozen = parameter_path(path).startswith(("embedding/", "layers/0/"))
         assert unchanged == frozen, parameter_path(path)
+
+
+@pytest.mark.parametrize("frozen", ["layers/*", "layers/0/*"])
+def test_weight_decay_applies_to_its_trained_parameters_only(mace_params, frozen):
+    """The recipe's weight_decay_on beside freeze: with zero gradients a step decays the
+    chosen parameters that are not frozen, and nothing else (its patterns may match frozen
+    parameters alone)."""
+    config = load_config(None, ["weight_decay=0.1", f"freeze=[{frozen}]"])
+    config.weight_decay_on = MACE_TORCH_CHOICE
+    opt = make_optimizer(config)
+    zero = jax.tree_util.tree_map(jnp.zeros_like, mace_params)
+    updates, _ = opt.update(zero, opt.init(mace_params), mace_params)
+    leaves = jax.tree_util.tree_flatten_with_path(updates)[0]
+    moved = {parameter_path(p) for p, u in leaves if bool(jnp.any(u != 0))}
+    chosen = _decayed(mace_params, MACE_TORCH_CHOICE)
+    assert moved == {p for p in chosen if not fnmatch.fnmatchcase(p, frozen)}
 
 
 def test_freeze_patterns_must_match_and_leave_something_to_train(mace_params):
