@@ -392,9 +392,10 @@ def has_trained(run_dir: Path) -> bool:
 def restore_for_resume(trainer: Trainer) -> dict:
     """The run's last training state. When it does not fit the configuration (an override
     that reshapes the optimiser's state: ``amsgrad``, ``optimizer``, ``freeze``, or
-    ``clip_grad``, ``weight_decay``, ``ema_decay`` switched on or off), a :class:`ConfigError` that names
-    the keys differing from the run's ``config.yaml``. (A different model is caught
-    earlier, by :func:`base_model`'s comparison with the run's ``model.json``.)"""
+    ``clip_grad``, ``weight_decay``, ``ema_decay`` switched on or off), a
+    :class:`ConfigError` that names the keys differing from the run's ``config.yaml``.
+    (A different model is caught earlier, by :func:`base_model`'s comparison with the run's
+    ``model.json``.)"""
     try:
         return trainer.restore_last()
     except (ValueError, TypeError, KeyError) as err:
