@@ -71,6 +71,8 @@ class EqpotCalculator(Calculator):
         skin: extra neighbour-list radius in Å; 0 rebuilds the list every call. Default:
             ``DEFAULT_SKIN`` of the JAX backend (see the module docstring).
         capacity_multiplier: head-room of the edge budget when it is (re)allocated.
+        head: the energy head of a multi-head model, a name or an index (default: the last,
+            the fine-tuned one; see :meth:`eqpot.models.Potential.head_index`).
     """
 
     implemented_properties: ClassVar[list[str]] = [
@@ -89,9 +91,11 @@ class EqpotCalculator(Calculator):
         *,
         skin: float | None = None,
         capacity_multiplier: float = 1.1,
+        head: str | int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.head = potential.head_index(head)
         if skin is None:
             skin = DEFAULT_SKIN.get(jax.default_backend(), 0.0)
         if skin < 0 or capacity_multiplier < 1:
@@ -117,7 +121,7 @@ class EqpotCalculator(Calculator):
         """A calculator for a training run's checkpoint (``eqpot train`` run directory).
 
         ``dtype`` (``"float32"``/``"float64"``; default: the run's) — float64 switches on
-        ``jax_enable_x64``. Keyword arguments go to the constructor (``skin``, ...).
+        ``jax_enable_x64``. Keyword arguments go to the constructor (``skin``, ``head``, ...).
         """
         from eqpot.train.checkpoint import load_potential, read_model_file
 
@@ -189,7 +193,9 @@ class EqpotCalculator(Calculator):
 
     def _rebuild(self, atoms: ase.Atoms) -> None:
         source = f"structure {atoms.get_chemical_formula()}"
-        data = graph_from_atoms(atoms, self.r_max + self.skin, self.type_map, source=source)
+        data = graph_from_atoms(
+            atoms, self.r_max + self.skin, self.type_map, source=source, head=self.head
+        )
         self.neighbor_list_builds += 1
         low, high = self.edge_count_range or (data.num_edges, data.num_edges)
         self.edge_count_range = (min(low, data.num_edges), max(high, data.num_edges))

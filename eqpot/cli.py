@@ -99,6 +99,12 @@ def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("float32", "float64"),
         help="precision to run in (default: the one the model was trained in)",
     )
+    parser.add_argument(
+        "--head",
+        default=None,
+        help="energy head of a multi-head fine-tuned model, by name (default: the last, "
+        "fine_tuned)",
+    )
 
 
 def _add_structure_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +119,9 @@ def _structure_and_calculator(args: argparse.Namespace):
     from eqpot.datasets import read_structures
 
     atoms = read_structures(args.structure, args.index)[-1]
-    atoms.calc = EqpotCalculator.from_checkpoint(args.model, args.which, dtype=args.dtype)
+    atoms.calc = EqpotCalculator.from_checkpoint(
+        args.model, args.which, dtype=args.dtype, head=args.head
+    )
     return atoms
 
 
@@ -313,6 +321,7 @@ def _eval(args: argparse.Namespace) -> int:
         by_config_type=args.by_config_type,
         plots=args.plots,
         output=args.output,
+        head=args.head,
     )
     print(format_table(rows))
     if args.json:

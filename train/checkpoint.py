@@ -61,7 +61,7 @@ def build_from_record(record: dict, dtype: str | None = None) -> models.Potentia
         shift=stats["shift"],
         **config,
     )
-    return models.Potential(model)
+    return models.Potential(model, heads=stats.get("heads"))
 
 
 def manager(directory: Path, keep: int = 1) -> ocp.CheckpointManager:

@@ -66,6 +66,14 @@ class TrainConfig:
     # (its EMA where kept) with its architecture, r_max, type map, E0s, scale and shift
     foundation_model: str | None = None  # run directory
     foundation_which: str = "best"
+    # multi-head replay fine-tuning (mace-torch's multiheads_finetuning): the fine-tuned
+    # model gets a second energy head for this data ("fine_tuned"), while the foundation's
+    # head ("foundation") keeps training on replay_samples structures of replay_file, so the
+    # shared layers keep what the foundation learned; replay_weight scales their loss
+    multihead_finetuning: bool = False
+    replay_file: str | None = None  # default: the foundation's train_file
+    replay_samples: int | None = None  # None: all of replay_file's training part
+    replay_weight: float = 1.0
     # parameters kept fixed during training: globs over their paths, e.g. ["embedding/*",
     # "layers/0/*"] to fine-tune only the later layers (null: every parameter trains)
     freeze: list | None = None
@@ -109,17 +117,22 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-SET_BY_TRAINER = ("num_elements", "r_max", "dtype")  # model fields taken from the data/top level
+SET_BY_TRAINER = (
+    "num_elements",
+    "r_max",
+    "dtype",
+    "num_heads",
+)  # model fields taken from the data/top level
 FROM_DATA = {"avg_num_neighbors": "the training set's mean neighbour count unless given"}
 # the values each numeric key may take: (lower, upper, lower included, upper included)
 RANGES = {
     key: bounds
     for bounds, keys in {
         (1, None, True, False): "batch_size valid_batch_size num_buckets eval_interval "
-        "checkpoint_interval max_num_epochs max_train",
+        "checkpoint_interval max_num_epochs max_train replay_samples",
         (0, None, True, False): "lr stage_two_lr weight_decay energy_weight forces_weight "
         "stress_weight stage_two_energy_weight stage_two_forces_weight stage_two_stress_weight "
-        "scheduler_patience warmup_epochs patience start_stage_two",
+        "scheduler_patience warmup_epochs patience start_stage_two replay_weight",
         (0, None, False, False): "r_max clip_grad huber_delta max_time",
         (0, 1, True, False): "valid_fraction ema_decay",
         (0, 1, False, True): "lr_factor lr_scheduler_gamma",
@@ -249,6 +262,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
     _apply(values, parse_overrides(list(overrides)), "command line")
     config = TrainConfig(**values)
     _check_model_config(config)
+    if config.multihead_finetuning and not config.foundation_model:
+        raise ConfigError("multihead_finetuning: needs a foundation_model to fine-tune")
     return config
 
 
@@ -262,6 +277,8 @@ def _check_model_config(config: TrainConfig) -> None:
     for key in config.model_config:
         if key not in fields or key in SET_BY_TRAINER:
             detail = " (set at the top level)" if key in ("r_max", "dtype") else ""
+            if key == "num_heads":
+                detail = " (multihead_finetuning=true gives a fine-tuned model two heads)"
             raise ConfigError(
                 f"model_config: {key!r} is not a {config.model} hyperparameter"
                 f"{detail}{did_you_mean(key, fields)}"

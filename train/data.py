@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import ase
 import ase.data
+import numpy as np
 
 from eqpot import datasets
 from eqpot.datasets.readers import DEFAULT_KEYS, LabelKeys, labels
@@ -39,13 +40,16 @@ from eqpot.train.config import ConfigError, TrainConfig
 
 @dataclasses.dataclass
 class Statistics:
-    """What the model's energy head and message normalisation take from the data."""
+    """What the model's energy head and message normalisation take from the data. A model
+    with several energy heads (``heads``, their names) has ``atomic_energies``, ``scale``
+    and ``shift`` per head: a list of lists and two lists."""
 
     type_map: list[int]
-    atomic_energies: list[float]
-    scale: float
-    shift: float
+    atomic_energies: list
+    scale: float | list[float]
+    shift: float | list[float]
     avg_num_neighbors: float
+    heads: list[str] | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -60,6 +64,9 @@ class PreparedData:
 
 
 ISOLATED_ATOM = "IsolatedAtom"
+#: the heads of a multi-head fine-tuned model: the foundation's (trained on the replay
+#: structures) and the new data's, last (the default head of eval, md and the calculator)
+HEADS = ["foundation", "fine_tuned"]
 
 
 class BaseModel(NamedTuple):
@@ -109,9 +116,12 @@ def graphs_from_structures(
     r_max: float,
     type_map: Sequence[int],
     config_type_weights: dict | None = None,
+    head: int = 0,
+    weight: float = 1.0,
 ) -> list[GraphData]:
-    """Labelled graphs; a structure's weight is its ``config_weight`` times the weight of its
-    ``config_type`` in ``config_type_weights`` (1 where that does not name it)."""
+    """Labelled graphs for energy head ``head``; a structure's weight is ``weight`` times its
+    ``config_weight`` times the weight of its ``config_type`` in ``config_type_weights`` (1
+    where that does not name it)."""
     type_weights = config_type_weights or {}
     out = []
     for atoms in structures:
@@ -124,8 +134,9 @@ def graphs_from_structures(
                 energy=lab["energy"],
                 forces=lab["forces"],
                 stress=lab["stress"],
-                weight=lab["weight"] * float(type_weights.get(lab["config_type"], 1.0)),
+                weight=weight * lab["weight"] * float(type_weights.get(lab["config_type"], 1.0)),
                 source=atoms.info.get("source", ""),
+                head=head,
             )
         )
     return out
@@ -279,7 +290,9 @@ def _check_config_types(config: TrainConfig, structures: list[ase.Atoms]) -> Non
 
 def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     """Graphs and statistics for ``config``. With ``base``, the model the run continues,
-    its statistics are kept (:func:`statistics_from_record`) instead of fitted to the data."""
+    its statistics are kept (:func:`statistics_from_record`) instead of fitted to the data.
+    With ``multihead_finetuning`` the data is the fine-tuned head's and the replay
+    structures are added (:func:`add_replay`)."""
     keys = label_keys(config)
     structures = load_structures(config.train_file, config.train_split, config.data_dir, keys)
     structures, isolated = split_isolated_atoms(structures)
@@ -295,12 +308,15 @@ def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     if not train:
         raise ConfigError(f"train_file {config.train_file!r}: no training structures")
     weights = config.config_type_weights
+    head = len(HEADS) - 1 if config.multihead_finetuning else 0
     if base is not None:
         statistics = statistics_from_record(config, base, structures + valid)
         if base.foundation is not None:
             e0s = fine_tuned_e0s(config, base, train, isolated)
             statistics = dataclasses.replace(statistics, atomic_energies=e0s)
-        train_graphs = graphs_from_structures(train, config.r_max, statistics.type_map, weights)
+        train_graphs = graphs_from_structures(
+            train, config.r_max, statistics.type_map, weights, head
+        )
     else:
         type_map = sorted({int(z) for atoms in structures for z in atoms.numbers})
         e0s = _e0s(config, train, type_map, isolated)
@@ -313,9 +329,84 @@ def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     type_map = statistics.type_map
     tests = {
         spec: graphs_from_structures(
-            load_structures(spec, "test", config.data_dir, keys), config.r_max, type_map
+            load_structures(spec, "test", config.data_dir, keys), config.r_max, type_map, head=head
         )
         for spec in config.test_files
     }
-    valid_graphs = graphs_from_structures(valid, config.r_max, type_map, weights)
-    return PreparedData(statistics, train_graphs, valid_graphs, tests)
+    valid_graphs = graphs_from_structures(valid, config.r_max, type_map, weights, head)
+    data = PreparedData(statistics, train_graphs, valid_graphs, tests)
+    return add_replay(config, base, data) if config.multihead_finetuning else data
+
+
+def replay_file(config: TrainConfig, foundation: str | None) -> str:
+    """``config.replay_file``, by default the foundation's training data as its
+    ``config.yaml`` names it (``name:split`` for a registered dataset)."""
+    if config.replay_file:
+        return config.replay_file
+    saved = Path(foundation or "") / "config.yaml"
+    if foundation is None or not saved.is_file():
+        missing = f": {saved} is missing" if foundation else ""
+        raise ConfigError(
+            f"multihead_finetuning: set replay_file (the foundation's training data){missing}"
+        )
+    from eqpot.train.config import load_config
+
+    theirs = load_config(saved)
+    name = theirs.train_file
+    if name in datasets.REGISTRY and ":" not in name:
+        name = f"{name}:{theirs.train_split}"
+    return name
+
+
+def add_replay(config: TrainConfig, base: BaseModel | None, data: PreparedData) -> PreparedData:
+    """Multi-head replay fine-tuning: ``data`` (the fine-tuned head's) plus, for the
+    foundation's head (head 0), ``replay_samples`` structures drawn (seeded) from the
+    training part of ``replay_file``'s seeded split, weighted by ``replay_weight``; its
+    held-out part (as many as the sample times ``valid_fraction / (1 - valid_fraction)``)
+    becomes the test set ``replay [foundation head]``, which shows what the foundation's
+    head kept. A new run (fine-tuning a one-head foundation) gets two-head statistics: the
+    foundation's E0s, scale and shift for head 0, ``data``'s for head 1."""
+    spec = replay_file(config, base.foundation if base else None)
+    keys = label_keys(config)
+    structures, _ = split_isolated_atoms(load_structures(spec, "train", config.data_dir, keys))
+    pool, held_out = datasets.split(structures, config.valid_fraction, config.seed)
+    count = len(pool) if config.replay_samples is None else min(config.replay_samples, len(pool))
+    chosen = np.random.default_rng(config.seed).permutation(len(pool))[:count]
+    sample = [pool[i] for i in sorted(chosen)]
+    ratio = config.valid_fraction / (1 - config.valid_fraction)
+    held_out = held_out[: max(1, round(ratio * count))]
+    if not sample:
+        raise ConfigError(f"replay_file {spec!r}: no structures to replay")
+    statistics = data.statistics
+    if statistics.heads is None:
+        statistics = two_heads(base, statistics)
+    type_map = statistics.type_map
+    extra = sorted({int(z) for a in sample + held_out for z in a.numbers} - set(type_map))
+    if extra:
+        raise ConfigError(f"replay_file {spec!r} has atomic numbers {extra} the model lacks")
+    replay = graphs_from_structures(sample, config.r_max, type_map, weight=config.replay_weight)
+    tests = {
+        **data.tests,
+        "replay [foundation head]": graphs_from_structures(held_out, config.r_max, type_map),
+    }
+    return PreparedData(statistics, data.train + replay, data.valid, tests)
+
+
+def two_heads(base: BaseModel | None, fine_tuned: Statistics) -> Statistics:
+    """The statistics of a two-head model fine-tuned from ``base``, a one-head foundation:
+    head 0 keeps the foundation's E0s, scale and shift, head 1 has ``fine_tuned``'s."""
+    if base is None or base.foundation is None:
+        raise ConfigError("multihead_finetuning: needs a foundation_model to fine-tune")
+    theirs = base.record["statistics"]
+    if theirs.get("heads"):
+        raise ConfigError(
+            f"{base.where} already has the energy heads {theirs['heads']}; multi-head "
+            "fine-tuning starts from a one-head model"
+        )
+    return dataclasses.replace(
+        fine_tuned,
+        atomic_energies=[list(theirs["atomic_energies"]), list(fine_tuned.atomic_energies)],
+        scale=[theirs["scale"], fine_tuned.scale],
+        shift=[theirs["shift"], fine_tuned.shift],
+        heads=list(HEADS),
+    )

@@ -209,13 +209,15 @@ def evaluate_run(
     by_config_type: bool = False,
     plots: str | os.PathLike | None = None,
     output: str | os.PathLike | None = None,
+    head: str | int | None = None,
 ) -> dict[str, dict]:
     """``eqpot eval`` from Python: the metrics of a run's checkpoint on each file or dataset
     of ``specs`` (rows as :func:`metrics_from`), and with ``by_config_type`` on each
     ``config_type`` of each. Labels are read under ``keys`` (default: the run's);
     ``plots`` receives a parity plot per labelled set; ``output`` the predictions of every
-    structure (:func:`write_predictions`). Each structure is predicted once, and all sets
-    share padded shapes: each shape compiles once."""
+    structure (:func:`write_predictions`); ``head`` picks the energy head of a multi-head
+    model (default: the last). Each structure is predicted once, and all sets share padded
+    shapes: each shape compiles once."""
     from eqpot.train.checkpoint import load_potential, read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
 
@@ -225,7 +227,9 @@ def evaluate_run(
     files = {spec: load_structures(spec, "test", data_dir, keys) for spec in specs}
     type_map = record["statistics"]["type_map"]
     graphs = {
-        spec: graphs_from_structures(structures, record["r_max"], type_map)
+        spec: graphs_from_structures(
+            structures, record["r_max"], type_map, head=pot.head_index(head)
+        )
         for spec, structures in files.items()
     }
     budgets = bucket_budgets([g for gs in graphs.values() for g in gs], batch_size)

@@ -31,9 +31,10 @@ from tqdm.auto import tqdm
 from eqpot.atomic_write import atomic_write
 from eqpot.graph import bucket_budgets, iterate_batches, prefetch
 from eqpot.models import Potential
+from eqpot.models.heads import widen_heads
 from eqpot.train import checkpoint
 from eqpot.train.config import ConfigError, TrainConfig, changed_keys, load_config, save_config
-from eqpot.train.data import BaseModel, PreparedData, prepare
+from eqpot.train.data import BaseModel, PreparedData, prepare, replay_file
 from eqpot.train.epoch_log import EpochLog, append_text, read_rows
 from eqpot.train.evaluate import (
     collect,
@@ -83,6 +84,8 @@ def _model_record(config: TrainConfig, data: PreparedData, base: BaseModel | Non
     model_config = dict(config.model_config)
     if base is not None:  # the continued model's keys; data.prepare checked these agree
         model_config = {**base.record["model_config"], **model_config}
+    if data.statistics.heads:
+        model_config["num_heads"] = len(data.statistics.heads)
     return dict(
         model=config.model,
         model_config=model_config,
@@ -153,7 +156,10 @@ class Trainer:
             return self._state_from(self.template)
         c = self.config
         pot = checkpoint.load_potential(c.foundation_model, c.foundation_which, c.dtype)
-        return self._state_from(nnx.to_pure_dict(pot.params))
+        params = nnx.to_pure_dict(pot.params)
+        if len(self.pot.heads) > len(pot.heads):  # multi-head: every head starts as its one
+            params = jax.tree.map(jnp.asarray, widen_heads(params, self.template))
+        return self._state_from(params)
 
     def _state_from(self, params: dict) -> dict:
         return dict(
@@ -450,6 +456,9 @@ def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
 
 def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     base = base_model(config, run_dir, resume)
+    if config.multihead_finetuning and base is not None and base.foundation is not None:
+        # config.yaml names the replay data itself: a resume needs no foundation
+        config = dataclasses.replace(config, replay_file=replay_file(config, base.foundation))
     data = prepare(config, base)
     trainer = Trainer(config, run_dir, data, base)
     has_last = (run_dir / "checkpoints" / "last").exists() and any(

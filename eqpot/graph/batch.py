@@ -61,6 +61,8 @@ class Graph(NamedTuple):
     ``weight (G,)``, ``has_energy``/``has_forces``/``has_stress (G,)`` bool.
     ``reference_energy (N,)`` eV: each atom's reference energy (zeros unless the batch was
     built with ``reference_energies``; see the module docstring).
+    ``head (G,)`` int32: the energy head that predicts each graph (multi-head models; 0 for
+    a model with one head).
     """
 
     positions: jax.Array
@@ -84,6 +86,7 @@ class Graph(NamedTuple):
     has_forces: jax.Array
     has_stress: jax.Array
     reference_energy: jax.Array
+    head: jax.Array
 
     @property
     def shape_key(self) -> tuple[int, int, int]:
@@ -116,6 +119,7 @@ class GraphData:
     weight: float = 1.0
     source: str = ""
     cutoff: float = 0.0
+    head: int = 0
 
     @property
     def num_nodes(self) -> int:
@@ -137,8 +141,10 @@ def graph_from_atoms(
     weight: float = 1.0,
     source: str = "",
     min_distance: float = MIN_DISTANCE,
+    head: int = 0,
 ) -> GraphData:
-    """Build :class:`GraphData`; ``type_map`` lists atomic numbers in species order.
+    """Build :class:`GraphData`; ``type_map`` lists atomic numbers in species order;
+    ``head`` is the energy head that predicts it (multi-head models).
 
     Raises:
         ValueError: an empty structure, an element not in ``type_map``, or two atoms (or an
@@ -172,6 +178,7 @@ def graph_from_atoms(
         weight=weight,
         source=source,
         cutoff=float(cutoff),
+        head=head,
     )
 
 
@@ -231,7 +238,8 @@ def batch_graphs(
     ``padding_length`` (Å; default: the largest cutoff the graphs were built with) must be
     at least that cutoff, so padding edges lie outside it (see the module docstring).
     ``reference_energies`` (eV, one per species; a model's E0s) become the atoms'
-    ``reference_energy``, and the energy labels are stored less their sum.
+    ``reference_energy``, and the energy labels are stored less their sum. For a model with
+    several energy heads they are ``(heads, species)``: each graph takes its head's row.
     """
     cutoff = max((g.cutoff for g in graphs), default=0.0)
     padding_length = cutoff if padding_length is None else padding_length
@@ -264,6 +272,7 @@ def batch_graphs(
     n_edge = np.zeros(g, np.int32)
     n_node[-1], n_edge[-1] = n - nodes, e - edges
     energy, weight = np.zeros(g, dtype), np.zeros(g, dtype)
+    head = np.zeros(g, np.int32)
     forces = np.zeros((n, 3), dtype)
     stress = np.zeros((g, 3, 3), dtype)
     has = {k: np.zeros(g, bool) for k in ("energy", "forces", "stress")}
@@ -279,8 +288,8 @@ def batch_graphs(
         node_graph[node0 : node0 + nn] = k
         edge_graph[edge0 : edge0 + ne] = k
         n_node[k], n_edge[k] = nn, ne
-        weight[k] = graph.weight
-        reference[node0 : node0 + nn] = references[graph.species]
+        weight[k], head[k] = graph.weight, graph.head
+        reference[node0 : node0 + nn] = references[graph.head, graph.species]
         if graph.energy is not None:
             # less the references as stored (in dtype), so label + reference_totals = energy
             stored = reference[node0 : node0 + nn].astype(np.float64).sum()
@@ -312,20 +321,24 @@ def batch_graphs(
         has["forces"],
         has["stress"],
         reference,
+        head,
     )
 
 
 def _species_references(reference_energies, graphs: Sequence[GraphData]) -> np.ndarray:
-    """Per-species reference energies as float64 (zeros if none), checked against the
-    species the graphs use."""
+    """``(heads, species)`` reference energies as float64 (zeros if none), checked against
+    the heads and species the graphs use."""
     species = max((int(g.species.max()) for g in graphs if g.num_nodes), default=0) + 1
+    heads = max((g.head for g in graphs), default=0) + 1
     if reference_energies is None:
-        return np.zeros(species)
+        return np.zeros((heads, species))
     references = np.asarray(reference_energies, np.float64)
-    if references.ndim != 1 or references.size < species:
+    if references.ndim == 1:
+        references = references[None]
+    if references.ndim != 2 or references.shape[0] < heads or references.shape[1] < species:
         raise ValueError(
-            f"reference_energies needs one energy per species (at least {species}), got "
-            f"shape {references.shape}"
+            f"reference_energies needs one energy per species (at least {species}) for each "
+            f"head (at least {heads}), got shape {np.shape(reference_energies)}"
         )
     return references
 

@@ -46,24 +46,53 @@ class Constant(nnx.Variable):
 
 
 class EnergyHead(nnx.Module):
-    """``E_i = (E0[z_i] - R_i) + (scale * e_i + shift)`` (eV), ``R_i`` the graph's
-    ``reference_energy``."""
+    """``E_i = (E0[h, z_i] - R_i) + (scale[h] * e_i[h] + shift[h])`` (eV), ``R_i`` the graph's
+    ``reference_energy`` and ``h`` the head of atom ``i``'s graph (``Graph.head``).
 
-    def __init__(self, num_elements: int, atomic_energies, scale: float, shift: float, dtype):
-        e0 = np.zeros(num_elements) if atomic_energies is None else np.asarray(atomic_energies)
-        if e0.shape != (num_elements,):
+    A model has ``num_heads`` energy heads (mace-torch's multi-head fine-tuning): readouts
+    with one output per head, and per head its own E0s, scale and shift; the layers below
+    are shared. ``atomic_energies`` is ``(num_elements,)`` or ``(num_heads, num_elements)``;
+    ``scale`` and ``shift`` are numbers or one per head.
+    """
+
+    def __init__(
+        self,
+        num_elements: int,
+        atomic_energies,
+        scale,
+        shift,
+        dtype,
+        num_heads: int = 1,
+    ):
+        shape = (num_heads, num_elements)
+        e0 = np.zeros(shape) if atomic_energies is None else np.asarray(atomic_energies)
+        if e0.shape != shape and not (num_heads == 1 and e0.shape == shape[1:]):
             raise ValueError(
-                f"atomic_energies has shape {e0.shape}, expected ({num_elements},) "
-                "(one isolated-atom energy per element of the type map)"
+                f"atomic_energies has shape {e0.shape}, expected {shape} (one isolated-atom "
+                "energy per element of the type map, for each energy head)"
             )
-        self.atomic_energies = Constant(jnp.asarray(e0, dtype))
-        self.scale = Constant(jnp.asarray(scale, dtype))
-        self.shift = Constant(jnp.asarray(shift, dtype))
+        self.atomic_energies = Constant(jnp.asarray(np.broadcast_to(e0, shape), dtype))
+        self.scale = Constant(_per_head(scale, num_heads, "scale", dtype))
+        self.shift = Constant(_per_head(shift, num_heads, "shift", dtype))
+
+    @property
+    def num_heads(self) -> int:
+        return self.atomic_energies.shape[0]
 
     def __call__(self, energy: jax.Array, graph: Graph) -> jax.Array:
-        e0 = self.atomic_energies[...]
-        offset = e0[graph.species] - graph.reference_energy.astype(e0.dtype)
-        return offset + (self.scale[...] * energy + self.shift[...])
+        """``energy``: ``(N, num_heads)`` network outputs -> ``(N,)`` energies (eV)."""
+        head = graph.head[graph.node_graph]
+        e0 = self.atomic_energies[...][head, graph.species]
+        offset = e0 - graph.reference_energy.astype(e0.dtype)
+        chosen = jnp.take_along_axis(energy, head[:, None], axis=1)[:, 0]
+        return offset + (self.scale[...][head] * chosen + self.shift[...][head])
+
+
+def _per_head(value, num_heads: int, name: str, dtype) -> jax.Array:
+    array = np.asarray(value, np.float64)
+    if array.shape not in ((), (num_heads,)):
+        raise ValueError(f"{name} must be a number or one per head ({num_heads}), got {value!r}")
+    return jnp.asarray(np.broadcast_to(array, (num_heads,)), dtype)
 
 
 class Dense(nnx.Module):

@@ -68,6 +68,7 @@ class ESCNConfig:
     grid_activation: str = "polynomial"
     grid_degree: int | None = None  # default: exact for the polynomial activation
     dtype: str = "float64"
+    num_heads: int = 1  # energy heads (multi-head fine-tuning: eqpot.models.common.EnergyHead)
 
 
 def polynomial_silu(x: jax.Array) -> jax.Array:
@@ -181,8 +182,12 @@ class ESCN(nnx.Module):
         self.layers = nnx.List(
             [ESCNLayer(config, dtype=dtype, rngs=rngs) for _ in range(config.num_layers)]
         )
-        self.energy_mlp = GridMLP([c, h, h, 1], self.layers[0].activation, dtype=dtype, rngs=rngs)
-        self.head = EnergyHead(config.num_elements, atomic_energies, scale, shift, dtype)
+        self.energy_mlp = GridMLP(
+            [c, h, h, config.num_heads], self.layers[0].activation, dtype=dtype, rngs=rngs
+        )
+        self.head = EnergyHead(
+            config.num_elements, atomic_energies, scale, shift, dtype, config.num_heads
+        )
         # polynomial: node MLP of degree 4 in x (two quadratic activations), projected to lmax
         self.grid = SphereGrid(config.lmax, config.grid_degree or 5 * config.lmax)
 
@@ -196,6 +201,6 @@ class ESCN(nnx.Module):
         for k, layer in enumerate(self.layers):
             update = layer(x, graph.species, graph, vectors, lengths, self.grid)
             x = update if k == 0 else x + update
-        values = self.energy_mlp(self.grid.to_grid(x))  # (N, 1, beta, alpha)
-        energy = self.grid.from_grid(values, self.grid.energy)[:, 0, 0]
+        values = self.energy_mlp(self.grid.to_grid(x))  # (N, heads, beta, alpha)
+        energy = self.grid.from_grid(values, self.grid.energy)[..., 0]
         return self.head(energy, graph)

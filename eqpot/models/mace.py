@@ -63,6 +63,7 @@ class MACEConfig:
     message_product: str = "cg"
     product_basis: str = "cg"
     product_options: dict = dataclasses.field(default_factory=dict)
+    num_heads: int = 1  # energy heads (multi-head fine-tuning: eqpot.models.common.EnergyHead)
     dtype: str = "float64"
     kernel_impl: str | None = None  # None: $EQPOT_KERNEL_IMPL, else "auto"
 
@@ -157,12 +158,14 @@ class MACE(nnx.Module):
             last = t == config.num_interactions - 1
             irreps_out = e3nn.Irreps(f"{c}x0e") if last else hidden
             layers.append(Interaction(config, irreps_in, irreps_out, rngs=rngs))
-            sizes = [c, config.MLP_irreps, 1] if last else [c, 1]
+            sizes = [c, config.MLP_irreps, config.num_heads] if last else [c, config.num_heads]
             readouts.append(MLP(sizes, jax.nn.silu, dtype=dtype, rngs=rngs))
             irreps_in = irreps_out
         self.layers = nnx.List(layers)
         self.readouts = nnx.List(readouts)
-        self.head = EnergyHead(config.num_elements, atomic_energies, scale, shift, dtype)
+        self.head = EnergyHead(
+            config.num_elements, atomic_energies, scale, shift, dtype, config.num_heads
+        )
 
     def __call__(self, graph: Graph) -> jax.Array:
         species = graph.species
@@ -170,10 +173,10 @@ class MACE(nnx.Module):
         h = self.embedding(e3nn.IrrepsArray(f"{self.config.num_elements}x0e", onehot))
         vectors = edge_vectors(graph)
         lengths = jnp.linalg.norm(vectors, axis=-1)
-        energy = jnp.zeros(species.shape, graph.positions.dtype)
+        energy = jnp.zeros((*species.shape, self.config.num_heads), graph.positions.dtype)
         for layer, readout in zip(self.layers, self.readouts, strict=True):
             h = layer(h, species, graph.senders, graph.receivers, vectors, lengths)
-            energy = energy + readout(h.filter(keep="0e").array)[..., 0]
+            energy = energy + readout(h.filter(keep="0e").array)
         return self.head(energy, graph)
 
 

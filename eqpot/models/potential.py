@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import numpy as np
@@ -22,15 +23,26 @@ from eqpot.models.common import DTYPES
 
 
 class Potential:
-    """A model split into graph definition, trainable parameters and constants."""
+    """A model split into graph definition, trainable parameters and constants.
 
-    def __init__(self, model: nnx.Module):
+    ``heads`` names the model's energy heads (default ``["default"]`` for one head); a
+    graph's ``head`` field picks the head that predicts it (see :meth:`head_index`).
+    """
+
+    def __init__(self, model: nnx.Module, heads: Sequence[str] | None = None):
         self.graphdef, self.params, self.constants = nnx.split(model, nnx.Param, ...)
         self.dtype = DTYPES[model.config.dtype]
         self.name = type(model).__name__
-        # the E0s exactly as the model holds them: batches built with these as reference
-        # energies give energies free of E0's float32 rounding (eqpot.graph.batch)
+        # the E0s exactly as the model holds them, (heads, elements): batches built with
+        # these as reference energies give energies free of E0's float32 rounding
+        # (eqpot.graph.batch)
         self.atomic_energies = np.asarray(model.head.atomic_energies[...], np.float64)
+        num_heads = self.atomic_energies.shape[0]
+        if heads is None:
+            heads = ["default"] if num_heads == 1 else [f"head{k}" for k in range(num_heads)]
+        if len(heads) != num_heads or len(set(heads)) != num_heads:
+            raise ValueError(f"{num_heads} distinct head names needed, got {list(heads)}")
+        self.heads = list(heads)
         self._predict = jax.jit(self.predict_with)
         self._hessian = jax.jit(self.hessian_with)
 
@@ -52,6 +64,17 @@ class Potential:
 
     def hessian(self, graph: Graph) -> jax.Array:
         return self._hessian(self.params, graph)
+
+    def head_index(self, head: str | int | None) -> int:
+        """The index of energy head ``head`` (a name or an index); None: the last head, the
+        fine-tuned one of a multi-head fine-tuned model."""
+        if head is None:
+            return len(self.heads) - 1
+        if isinstance(head, int) and not isinstance(head, bool) and 0 <= head < len(self.heads):
+            return head
+        if head in self.heads:
+            return self.heads.index(head)
+        raise ValueError(f"no energy head {head!r}; this model's heads: {', '.join(self.heads)}")
 
     @property
     def num_parameters(self) -> int:

@@ -47,6 +47,7 @@ class TensorNetConfig:
     num_layers: int = 2
     equivariance: str = "O(3)"
     dtype: str = "float64"
+    num_heads: int = 1  # energy heads (multi-head fine-tuning: eqpot.models.common.EnergyHead)
 
 
 def cosine_cutoff(r: jax.Array, r_max: float) -> jax.Array:
@@ -181,8 +182,10 @@ class TensorNet(nnx.Module):
         self.out_linear = nnx.Linear(
             3 * f, f, param_dtype=dtype, kernel_init=init.lecun_normal, rngs=rngs
         )
-        self.scalar_head = Dense([f, f // 2, 1], dtype=dtype, rngs=rngs)
-        self.head = EnergyHead(config.num_elements, atomic_energies, scale, shift, dtype)
+        self.scalar_head = Dense([f, f // 2, config.num_heads], dtype=dtype, rngs=rngs)
+        self.head = EnergyHead(
+            config.num_elements, atomic_energies, scale, shift, dtype, config.num_heads
+        )
 
     def _edges(self, graph: Graph):
         """Edges plus one self-loop per atom (``r = 0``, zero direction), as torchmd-net."""
@@ -207,4 +210,4 @@ class TensorNet(nnx.Module):
         i, a, s = decompose(x)
         features = jnp.concatenate([squared_norm(i), squared_norm(a), squared_norm(s)], -1)
         h = jax.nn.silu(self.out_linear(self.out_norm(features)))
-        return self.head(self.scalar_head(h)[..., 0], graph)
+        return self.head(self.scalar_head(h), graph)

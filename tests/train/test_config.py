@@ -31,6 +31,15 @@ def test_wrong_type_and_choice():
         load_config(RECIPE, ["scheduler=step"])
 
 
+def test_multihead_keys_are_checked():
+    with pytest.raises(ConfigError, match="multihead_finetuning: needs a foundation_model"):
+        load_config(RECIPE, ["multihead_finetuning=true"])
+    with pytest.raises(ConfigError, match=r"'num_heads' is not a mace hyperparameter \(multihead"):
+        load_config(RECIPE, ["model_config.num_heads=2"])
+    with pytest.raises(ConfigError, match="replay_samples must be >= 1, got 0"):
+        load_config(RECIPE, ["replay_samples=0"])
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
@@ -50,7 +59,7 @@ def test_keys_lists_every_training_key_and_model_hyperparameter(capsys):
 
     from eqpot import cli
     from eqpot.models import MODELS
-    from eqpot.train.config import FIELDS
+    from eqpot.train.config import FIELDS, SET_BY_TRAINER
 
     assert cli.main(["train", "--keys"]) == 0
     out = capsys.readouterr().out
@@ -60,7 +69,7 @@ def test_keys_lists_every_training_key_and_model_hyperparameter(capsys):
     assert "  ema_decay: 0.99  (in [0, 1))" in out
     for _, config_cls in MODELS.values():
         for field in dataclasses.fields(config_cls):
-            if field.name not in ("num_elements", "r_max", "dtype"):
+            if field.name not in SET_BY_TRAINER:
                 assert f"model_config.{field.name}" in listed
 
 

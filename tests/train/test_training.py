@@ -425,3 +425,69 @@ def test_fine_tuning_with_frozen_layers_keeps_them_at_the_foundations_weights(tm
         unchanged = bool(np.array_equal(np.asarray(value), np.asarray(before[path])))
         frozen = parameter_path(path).startswith(("embedding/", "layers/0/"))
         assert unchanged == frozen, parameter_path(path)
+
+
+def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp_path, data):
+    """``multihead_finetuning``: a two-head model whose foundation head (trained on replay
+    structures of the foundation's data) predicts as the foundation did, and whose
+    fine-tuned head fits another reference calculation; it resumes without the foundation."""
+    import ase.io
+
+    from eqpot import datasets
+    from eqpot.calculator import EqpotCalculator
+    from eqpot.train.data import graphs_from_structures
+    from eqpot.train.evaluate import evaluate, evaluate_run
+
+    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
+    offset, frames = 5.0, ase.io.read(data[0], ":")  # eV per atom: another DFT setting
+    for atoms in frames:
+        atoms.info["REF_energy"] += offset * len(atoms)
+    shifted = tmp_path / "shifted.extxyz"
+    ase.io.write(shifted, frames, format="extxyz")
+    multihead = [
+        "multihead_finetuning=true",
+        f"foundation_model={base.run_dir}",
+        "E0s=estimated",
+        f"train_file={shifted}",
+        "replay_samples=27",
+        "max_num_epochs=1",
+    ]
+    # with a zero learning rate the foundation head is the foundation model
+    frozen = _config(tmp_path, data, "mh", [*multihead, "lr=0", "scheduler=constant"])
+    tuned = fit(frozen, log=lambda *a: None)
+    record = json.loads((tuned.run_dir / "model.json").read_text())
+    assert record["statistics"]["heads"] == ["foundation", "fine_tuned"]
+    assert record["model_config"]["num_heads"] == 2
+    # the replay data is named in the run's config: a resume does not need the foundation
+    assert load_config(tuned.run_dir / "config.yaml").replay_file == str(data[0])
+    # the held-out replay structures (the seeded split of the foundation's data; 27 x 1/9)
+    _, held_out = datasets.split(datasets.load(data[0]), frozen.valid_fraction, frozen.seed)
+    graphs = graphs_from_structures(held_out[:3], frozen.r_max, [29])
+    foundation = load_potential(base.run_dir, "best")
+    expected = evaluate(foundation, foundation.params, graphs)
+    replay = tuned.metrics["replay [foundation head]"]
+    for key in ("rmse_e_per_atom", "rmse_f"):
+        assert replay[key] == pytest.approx(expected[key], rel=1e-9), key
+    # eval and the calculator pick a head by name; the default is the fine-tuned one
+    on_test = evaluate_run(tuned.run_dir, [str(data[1])], head="foundation")[str(data[1])]
+    assert on_test["rmse_f"] == pytest.approx(base.metrics[str(data[1])]["rmse_f"], rel=1e-9)
+    # on the other calculation's energies the foundation head is off by about the offset,
+    # the fine-tuned head (E0s estimated for it) is not
+    errors = {
+        head: evaluate_run(tuned.run_dir, [str(shifted)], head=head)[str(shifted)]
+        for head in ("foundation", None)
+    }
+    assert errors["foundation"]["rmse_e_per_atom"] > offset / 2
+    assert errors[None]["rmse_e_per_atom"] < offset / 20
+    atoms = frames[0].copy()
+    atoms.calc = EqpotCalculator.from_checkpoint(tuned.run_dir, head="foundation")
+    reference = frames[0].copy()
+    reference.calc = EqpotCalculator.from_checkpoint(base.run_dir)
+    assert atoms.get_potential_energy() == pytest.approx(reference.get_potential_energy(), 1e-12)
+    with pytest.raises(ValueError, match="no energy head 'dft'; this model's heads: foundation"):
+        EqpotCalculator.from_checkpoint(tuned.run_dir, head="dft")
+    # the run continues from its own record and config.yaml (as `eqpot train --resume`),
+    # its foundation moved away
+    base.run_dir.rename(tmp_path / "moved")
+    longer = load_config(tuned.run_dir / "config.yaml", ["max_num_epochs=2", "lr=0.001"])
+    assert fit(longer, resume=True, log=lambda *a: None).epochs == 2
