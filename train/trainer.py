@@ -470,8 +470,10 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     save_config(config, run_dir / "config.yaml")
     checkpoint.write_model_file(run_dir, trainer.record)
     log(trainer.pot.summary())
+    replayed = sum(g.head == 0 for g in data.train) if config.multihead_finetuning else 0
+    replay = f" ({replayed} replayed on the foundation head)" if replayed else ""
     log(
-        f"{len(data.train)} training, {len(data.valid)} validation graphs; "
+        f"{len(data.train)} training{replay}, {len(data.valid)} validation graphs; "
         f"buckets {[(b.n_node, b.n_edge) for b in trainer.budgets]}"
     )
     if resume and has_last:

@@ -121,3 +121,26 @@ def test_explicit_e0s_by_atomic_number_symbol_or_json_file(dft_file, tmp_path):
         prepare(_config(path, f"E0s={tmp_path / 'missing.json'}"))
     with pytest.raises(ConfigError, match="no isolated-atom energy for atomic numbers \\[29\\]"):
         prepare(_config(path, "E0s={O: -2041.8}"))
+
+
+def test_two_heads_keep_the_foundations_statistics_first():
+    from eqpot.train.data import BaseModel, Statistics, two_heads
+
+    record = {
+        "statistics": dict(
+            type_map=[1, 8],
+            atomic_energies=[-13.6, -2041.8],
+            scale=0.5,
+            shift=-0.1,
+            avg_num_neighbors=7.0,
+        )
+    }
+    foundation = BaseModel("foundation_model F", record, foundation="F")
+    tuned = Statistics([1, 8], [-13.0, -2040.0], 0.5, -0.1, 7.0)
+    both = two_heads(foundation, tuned)
+    assert both.heads == ["foundation", "fine_tuned"]
+    assert both.atomic_energies == [[-13.6, -2041.8], [-13.0, -2040.0]]
+    assert (both.scale, both.shift, both.avg_num_neighbors) == ([0.5, 0.5], [-0.1, -0.1], 7.0)
+    record["statistics"] = both.as_dict()
+    with pytest.raises(ConfigError, match=r"F already has the energy heads \['foundation'"):
+        two_heads(foundation, tuned)
