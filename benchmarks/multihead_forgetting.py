@@ -13,7 +13,8 @@ the foundation itself. Default: the 64-channel AcAc MACE of
     EQPOT_DATA=../shared/data python benchmarks/multihead_forgetting.py \\
         --out benchmarks/results/multihead_forgetting_cpu2.json
 
-Writes the metrics (meV, meV/Å), the settings, epoch times and provenance as JSON.
+Writes the metrics (meV, meV/Å; with the mean and standard deviation of the energy errors),
+the settings, epoch times and provenance as JSON.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 from pathlib import Path
 
+import ase.io
+import numpy as np
+
 from eqpot.bench.timing import provenance
+from eqpot.datasets import labels
 from eqpot.train import evaluate_run, fit, load_config
 from eqpot.train.epoch_log import read_rows
 
@@ -53,9 +59,17 @@ def fine_tune(args: argparse.Namespace, name: str, extra: list[str]) -> Path:
 
 
 def errors(run: Path | str, spec: str, head: str | None = None) -> dict:
-    row = evaluate_run(run, [spec], head=head)[spec]
+    """Test errors, and the mean and spread of the energy errors: a head whose shared layers
+    moved may keep its forces and shift its energies by a constant."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "predicted.extxyz"
+        row = evaluate_run(run, [spec], head=head, output=output)[spec]
+        frames = ase.io.read(output, ":")
+    energy_errors = np.array([a.info["eqpot_energy"] - labels(a)["energy"] for a in frames])
     return {
         "rmse_e_meV": 1000 * row["rmse_e"],
+        "mean_e_error_meV": 1000 * float(energy_errors.mean()),
+        "std_e_error_meV": 1000 * float(energy_errors.std()),
         "rmse_f_meV_A": 1000 * row["rmse_f"],
         "mae_f_meV_A": 1000 * row["mae_f"],
     }

@@ -311,6 +311,12 @@ def prepare(config: TrainConfig, base: BaseModel | None = None) -> PreparedData:
     head = len(HEADS) - 1 if config.multihead_finetuning else 0
     if base is not None:
         statistics = statistics_from_record(config, base, structures + valid)
+        if statistics.heads and not (config.multihead_finetuning and base.foundation is None):
+            raise ConfigError(
+                f"{base.where} has the energy heads {statistics.heads}: a multi-head run "
+                "resumes with multihead_finetuning=true, and fine-tuning starts from a "
+                "one-head model"
+            )
         if base.foundation is not None:
             e0s = fine_tuned_e0s(config, base, train, isolated)
             statistics = dataclasses.replace(statistics, atomic_energies=e0s)
@@ -363,7 +369,7 @@ def add_replay(config: TrainConfig, base: BaseModel | None, data: PreparedData) 
     foundation's head (head 0), ``replay_samples`` structures drawn (seeded) from the
     training part of ``replay_file``'s seeded split, weighted by ``replay_weight``; its
     held-out part (as many as the sample times ``valid_fraction / (1 - valid_fraction)``)
-    becomes the test set ``replay [foundation head]``, which shows what the foundation's
+    becomes the test set ``replay test``, which shows what the foundation's
     head kept. A new run (fine-tuning a one-head foundation) gets two-head statistics: the
     foundation's E0s, scale and shift for head 0, ``data``'s for head 1."""
     spec = replay_file(config, base.foundation if base else None)
@@ -387,7 +393,7 @@ def add_replay(config: TrainConfig, base: BaseModel | None, data: PreparedData) 
     replay = graphs_from_structures(sample, config.r_max, type_map, weight=config.replay_weight)
     tests = {
         **data.tests,
-        "replay [foundation head]": graphs_from_structures(held_out, config.r_max, type_map),
+        "replay test": graphs_from_structures(held_out, config.r_max, type_map),
     }
     return PreparedData(statistics, data.train + replay, data.valid, tests)
 

@@ -367,6 +367,10 @@ class Trainer:
         pure = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
         weights = self.weights(stage_two=False)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
+        if len(self.pot.heads) > 1:  # multi-head fine-tuning: the new data apart from the replay
+            new = len(self.pot.heads) - 1
+            sets["train"] = [g for g in self.data.train if g.head == new]
+            sets["replay train"] = [g for g in self.data.train if g.head != new]
         results = {}
         for name, graphs in sets.items():
             if not graphs:

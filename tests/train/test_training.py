@@ -465,7 +465,11 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
     graphs = graphs_from_structures(held_out[:3], frozen.r_max, [29])
     foundation = load_potential(base.run_dir, "best")
     expected = evaluate(foundation, foundation.params, graphs)
-    replay = tuned.metrics["replay [foundation head]"]
+    replay = tuned.metrics["replay test"]
+    # the final table keeps the new data's training errors apart from the replay's
+    new_train, _ = datasets.split(frames, frozen.valid_fraction, frozen.seed)
+    assert tuned.metrics["train"]["num_structures"] == len(new_train)
+    assert tuned.metrics["replay train"]["num_structures"] == 27
     for key in ("rmse_e_per_atom", "rmse_f"):
         assert replay[key] == pytest.approx(expected[key], rel=1e-9), key
     # eval and the calculator pick a head by name; the default is the fine-tuned one
@@ -491,3 +495,6 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
     base.run_dir.rename(tmp_path / "moved")
     longer = load_config(tuned.run_dir / "config.yaml", ["max_num_epochs=2", "lr=0.001"])
     assert fit(longer, resume=True, log=lambda *a: None).epochs == 2
+    single = load_config(tuned.run_dir / "config.yaml", ["multihead_finetuning=false"])
+    with pytest.raises(ConfigError, match=r"has the energy heads \['foundation', 'fine_tuned'\]"):
+        fit(single, resume=True, log=lambda *a: None)
