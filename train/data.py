@@ -398,6 +398,13 @@ def add_replay(config: TrainConfig, base: BaseModel | None, data: PreparedData) 
     return PreparedData(statistics, data.train + replay, data.valid, tests)
 
 
+def split_replay(data: PreparedData) -> tuple[list[GraphData], list[GraphData]]:
+    """``(the new data's training graphs, the replayed ones)``; the second is empty unless
+    the run is multi-head (its new data is on the last head)."""
+    new = len(data.statistics.heads or [None]) - 1
+    return [g for g in data.train if g.head == new], [g for g in data.train if g.head != new]
+
+
 def two_heads(base: BaseModel | None, fine_tuned: Statistics) -> Statistics:
     """The statistics of a two-head model fine-tuned from ``base``, a one-head foundation:
     head 0 keeps the foundation's E0s, scale and shift, head 1 has ``fine_tuned``'s."""

@@ -34,7 +34,7 @@ from eqpot.models import Potential
 from eqpot.models.heads import widen_heads
 from eqpot.train import checkpoint
 from eqpot.train.config import ConfigError, TrainConfig, changed_keys, load_config, save_config
-from eqpot.train.data import BaseModel, PreparedData, prepare, replay_file
+from eqpot.train.data import BaseModel, PreparedData, prepare, replay_file, split_replay
 from eqpot.train.epoch_log import EpochLog, append_text, read_rows
 from eqpot.train.evaluate import (
     collect,
@@ -367,10 +367,7 @@ class Trainer:
         pure = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
         weights = self.weights(stage_two=False)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
-        if len(self.pot.heads) > 1:  # multi-head fine-tuning: the new data apart from the replay
-            new = len(self.pot.heads) - 1
-            sets["train"] = [g for g in self.data.train if g.head == new]
-            sets["replay train"] = [g for g in self.data.train if g.head != new]
+        sets["train"], sets["replay train"] = split_replay(self.data)
         results = {}
         for name, graphs in sets.items():
             if not graphs:
@@ -474,7 +471,7 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     save_config(config, run_dir / "config.yaml")
     checkpoint.write_model_file(run_dir, trainer.record)
     log(trainer.pot.summary())
-    replayed = sum(g.head == 0 for g in data.train) if config.multihead_finetuning else 0
+    replayed = len(split_replay(data)[1])
     replay = f" ({replayed} replayed on the foundation head)" if replayed else ""
     log(
         f"{len(data.train)} training{replay}, {len(data.valid)} validation graphs; "
