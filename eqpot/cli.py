@@ -331,6 +331,35 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export_command(sub) -> None:
+    """``eqpot export``: a run's weights as a model directory, one energy head."""
+    ex = sub.add_parser(
+        "export",
+        help="a run's weights (one energy head) as a model directory to use or fine-tune",
+        description="Write the weights of a run's checkpoint (EMA when kept) for one energy "
+        "head, without the training state, as a new directory that eval, md, relax, the "
+        "ASE calculator and foundation_model= read as they read a run (for a multi-head "
+        "fine-tuned run, mace-torch's mace_select_head).",
+    )
+    ex.add_argument("checkpoint", help="run directory (holds model.json and checkpoints/)")
+    ex.add_argument("output", help="the new model directory (must not exist)")
+    _add_checkpoint_arguments(ex)
+    ex.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from eqpot.train import checkpoint
+    from eqpot.train.export import export_model
+
+    out = export_model(args.checkpoint, args.output, args.head, args.which, args.dtype)
+    record = checkpoint.read_model_file(out)
+    print(
+        f"wrote {out}: {record['model']} in {record['dtype']}; use it as "
+        f"`eqpot eval {out} FILE` or foundation_model={out}"
+    )
+    return 0
+
+
 def _add_md_command(sub) -> None:
     """``eqpot md``: ASE dynamics with a trained model."""
     md = sub.add_parser(
@@ -659,6 +688,7 @@ COMMANDS = (
     _add_quickstart_command,
     _add_train_command,
     _add_eval_command,
+    _add_export_command,
     _add_md_command,
     _add_relax_command,
     _add_tp_command,

@@ -115,6 +115,13 @@ def load_potential(
     are used when the run kept them (``use_ema``). ``dtype`` defaults to the run's; float64
     switches on ``jax_enable_x64``, which JAX leaves off.
     """
+    return restore_potential(path, which, dtype, use_ema)[0]
+
+
+def restore_potential(
+    path: str | Path, which: str = "best", dtype: str | None = None, use_ema: bool = True
+) -> tuple[models.Potential, dict]:
+    """:func:`load_potential` and the checkpoint's ``meta`` (its ``epoch`` among others)."""
     run_dir = Path(path)
     record = read_model_file(run_dir)
     if (dtype or record["dtype"]) == "float64":
@@ -122,9 +129,9 @@ def load_potential(
     pot = build_from_record(record, dtype)
     pure = nnx.to_pure_dict(pot.params)
     template = {"params": pure, "ema": pure} if record.get("ema") else {"params": pure}
-    weights, _, _ = restore(manager(run_dir / "checkpoints" / which), template)
+    weights, _, meta = restore(manager(run_dir / "checkpoints" / which), template)
     chosen = weights["ema"] if use_ema and "ema" in weights else weights["params"]
     state = pot.params
     nnx.replace_by_pure_dict(state, chosen)
     pot.params = state
-    return pot
+    return pot, meta

@@ -17,39 +17,8 @@ from eqpot import cli
 from eqpot.train import ConfigError, TrainingDivergedError, load_potential
 from eqpot.train.config import load_config
 from eqpot.train.epoch_log import read_rows
-from eqpot.train.quickstart import ensure_data
 from eqpot.train.trainer import fit
-
-TINY = [
-    "model_config.num_channels=4",
-    "model_config.radial_MLP=[8]",
-    "model_config.MLP_irreps=4",
-    "max_num_epochs=4",
-    "num_buckets=1",  # one shape per batch size: a third of the compilations
-    "progress=false",
-]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return ensure_data(tmp_path_factory.mktemp("quickstart") / "quickstart-data")
-
-
-def _config(tmp_path, data, name, extra=()):
-    from eqpot.train.quickstart import RECIPE
-
-    train, test = data
-    return load_config(
-        RECIPE,
-        [
-            f"train_file={train}",
-            f"test_files=[{test}]",
-            f"run_dir={tmp_path}",
-            f"name={name}",
-            *TINY,
-            *extra,
-        ],
-    )
+from tests.train.common import TINY, shifted_copy, tiny_config
 
 
 def test_quickstart_learns_forces(quickstart_run):
@@ -83,7 +52,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data):
     # checkpoints every second epoch: the best weights found between two checkpoints are
     # written with the next one, and the run is killed after the first
     every_second = ["max_num_epochs=6", "checkpoint_interval=2"]
-    reference = fit(_config(tmp_path, data, "straight", every_second), log=lambda *a: None)
+    reference = fit(tiny_config(tmp_path, data, "straight", every_second), log=lambda *a: None)
     train, test = data
     args = [
         f"train_file={train}",
@@ -177,16 +146,16 @@ def test_sigterm_stops_after_the_epoch_and_checkpoints_it(tmp_path, data):
     assert len([p for p in best.iterdir() if p.name.isdigit()]) == 1  # written with last
     assert "stopped: TrainingInterruptedError" in (tmp_path / "term" / "train.log").read_text()
     assert not (tmp_path / "term" / "metrics.json").exists()  # no final evaluation
-    config = _config(tmp_path, data, "term", [*rare[1:], f"max_num_epochs={epochs + 1}"])
+    config = tiny_config(tmp_path, data, "term", [*rare[1:], f"max_num_epochs={epochs + 1}"])
     assert fit(config, resume=True, log=lambda *a: None).epochs == epochs + 1
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
-    config = _config(tmp_path, data, "nan", ["max_num_epochs=2"])
+    config = tiny_config(tmp_path, data, "nan", ["max_num_epochs=2"])
     fit(config, log=lambda *a: None)
     last = tmp_path / "nan" / "checkpoints" / "last"
     before = sorted(p.name for p in last.iterdir())
-    config = _config(tmp_path, data, "nan", ["max_num_epochs=4", "lr=1e300"])
+    config = tiny_config(tmp_path, data, "nan", ["max_num_epochs=4", "lr=1e300"])
     with pytest.raises(TrainingDivergedError, match="last good checkpoint"):
         fit(config, resume=True, log=lambda *a: None)
     assert "stopped: TrainingDivergedError" in (tmp_path / "nan" / "train.log").read_text()
@@ -199,14 +168,14 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
 def test_resume_that_changes_the_optimiser_state_names_the_key_and_keeps_the_run(tmp_path, data):
     """An override on resume that the saved optimiser state cannot take (AMSGrad's extra
     moment) is an error naming the key, and writes nothing: the run resumes as before."""
-    fit(_config(tmp_path, data, "keep", ["max_num_epochs=1"]), log=lambda *a: None)
+    fit(tiny_config(tmp_path, data, "keep", ["max_num_epochs=1"]), log=lambda *a: None)
     run = tmp_path / "keep"
     written = {f: (run / f).read_bytes() for f in ("config.yaml", "model.json")}
-    changed = _config(tmp_path, data, "keep", ["max_num_epochs=2", "amsgrad=false"])
+    changed = tiny_config(tmp_path, data, "keep", ["max_num_epochs=2", "amsgrad=false"])
     with pytest.raises(ConfigError, match=r"amsgrad: True -> False.*cannot change on resume"):
         fit(changed, resume=True, log=lambda *a: None)
     assert {f: (run / f).read_bytes() for f in written} == written
-    same = _config(tmp_path, data, "keep", ["max_num_epochs=2"])
+    same = tiny_config(tmp_path, data, "keep", ["max_num_epochs=2"])
     assert fit(same, resume=True, log=lambda *a: None).epochs == 2
 
 
@@ -214,7 +183,7 @@ def test_stage_two_switches_rate_and_weights_and_restarts_the_best(tmp_path, dat
     """From start_stage_two on: the constant stage_two_lr, and a best checkpoint chosen
     among stage-two epochs only (their losses use other weights than stage one's)."""
     stages = ["stage_two=true", "start_stage_two=2", "lr=0.004", "stage_two_lr=0.001"]
-    fit(_config(tmp_path, data, "two", stages), log=lambda *a: None)
+    fit(tiny_config(tmp_path, data, "two", stages), log=lambda *a: None)
     rows = read_rows(tmp_path / "two" / "metrics.csv")
     assert [float(r["lr"]) for r in rows] == pytest.approx([0.004, 0.004, 0.001, 0.001])
     stage_one, stage_two = [float(r["valid_loss"]) for r in rows[:2]], rows[2:]
@@ -233,7 +202,7 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
 
 
 def test_run_directory_is_not_overwritten(tmp_path, data):
-    config = _config(tmp_path, data, "once", ["max_num_epochs=1"])
+    config = tiny_config(tmp_path, data, "once", ["max_num_epochs=1"])
     fit(config, log=lambda *a: None)
     with pytest.raises(FileExistsError, match="--resume"):
         fit(config, log=lambda *a: None)
@@ -243,10 +212,10 @@ def test_run_directory_is_not_overwritten(tmp_path, data):
 def test_a_start_that_trained_nothing_may_be_repeated_under_its_name(tmp_path, data):
     """A run that failed before its first epoch (here: a weight_decay_on pattern matching
     no parameter) leaves its log, and the corrected command may reuse the name."""
-    bad = _config(tmp_path, data, "retry", ["weight_decay_on=[nothing/*]"])
+    bad = tiny_config(tmp_path, data, "retry", ["weight_decay_on=[nothing/*]"])
     with pytest.raises(ConfigError, match="'nothing/\\*' matches no parameter"):
         fit(bad, log=lambda *a: None)
-    still_bad = _config(tmp_path, data, "retry", ["weight_decay_on=[layers/*/linear/*]"])
+    still_bad = tiny_config(tmp_path, data, "retry", ["weight_decay_on=[layers/*/linear/*]"])
     with pytest.raises(ConfigError, match="'layers/\\*/linear/\\*' matches no parameter"):
         fit(still_bad, log=lambda *a: None)  # not FileExistsError: nothing was trained
     log = (tmp_path / "retry" / "train.log").read_text()
@@ -339,11 +308,11 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     )
     from eqpot.train.evaluate import predict_structures
 
-    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
+    base = fit(tiny_config(tmp_path, data, "base", ["max_num_epochs=2"]), log=lambda *a: None)
     foundation = ["lr=0", "scheduler=constant", f"foundation_model={base.run_dir}"]
     frozen = [*foundation, "E0s=foundation"]
     # fewer training structures: statistics fitted to them would differ from the foundation's
-    config = _config(tmp_path, data, "tuned", ["max_num_epochs=1", "max_train=5", *frozen])
+    config = tiny_config(tmp_path, data, "tuned", ["max_num_epochs=1", "max_train=5", *frozen])
     tuned = fit(config, log=lambda *a: None)
     # with a zero learning rate the fine-tuned model is the foundation's best (EMA) model;
     # a fresh initialisation would be far off
@@ -357,7 +326,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
         tuned_record["statistics"]
         == json.loads((base.run_dir / "model.json").read_text())["statistics"]
     )
-    other = _config(tmp_path, data, "other", [*frozen, "model_config.num_channels=8"])
+    other = tiny_config(tmp_path, data, "other", [*frozen, "model_config.num_channels=8"])
     with pytest.raises(ConfigError, match=r"another model; model_config.num_channels: 8 here, 4"):
         fit(other, log=lambda *a: None)
     with pytest.raises(ConfigError, match=r"knows the atomic numbers \[29\].*also has \[1\]"):
@@ -370,7 +339,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
         atoms.info["REF_energy"] += offset * len(atoms)
     ase.io.write(tmp_path / "shifted.extxyz", frames, format="extxyz")
     estimated = [*foundation, "E0s=estimated", f"train_file={tmp_path / 'shifted.extxyz'}"]
-    config = _config(tmp_path, data, "shifted", ["max_num_epochs=1", *estimated])
+    config = tiny_config(tmp_path, data, "shifted", ["max_num_epochs=1", *estimated])
     shifted = fit(config, log=lambda *a: None)
     (e0,) = json.loads((shifted.run_dir / "model.json").read_text())["statistics"][
         "atomic_energies"
@@ -399,7 +368,7 @@ def test_fine_tuning_starts_from_the_foundation_models_weights(tmp_path, data):
     assert abs(np.dot(counts, residuals)) < 1e-9 * np.dot(counts, np.abs(residuals))
     # a fine-tuned run resumes from its own model record: its foundation may have moved
     base.run_dir.rename(tmp_path / "moved")
-    longer = _config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
+    longer = tiny_config(tmp_path, data, "tuned", ["max_num_epochs=2", "max_train=5", *frozen])
     assert fit(longer, resume=True, log=lambda *a: None).epochs == 2
 
 
@@ -410,14 +379,14 @@ def test_fine_tuning_with_frozen_layers_keeps_them_at_the_foundations_weights(tm
 
     from eqpot.train.optim import parameter_path
 
-    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
+    base = fit(tiny_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
     tuned_config = [
         "max_num_epochs=1",
         f"foundation_model={base.run_dir}",
         "E0s=foundation",
         "freeze=[embedding/*, layers/0/*]",
     ]
-    tuned = fit(_config(tmp_path, data, "tuned", tuned_config), log=lambda *a: None)
+    tuned = fit(tiny_config(tmp_path, data, "tuned", tuned_config), log=lambda *a: None)
     start = load_potential(base.run_dir, "best").params
     trained = load_potential(tuned.run_dir, "last", use_ema=False).params
     before = dict(jax.tree_util.tree_flatten_with_path(start)[0])
@@ -438,12 +407,10 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
     from eqpot.train.data import graphs_from_structures
     from eqpot.train.evaluate import evaluate, evaluate_run
 
-    base = fit(_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
-    offset, frames = 5.0, ase.io.read(data[0], ":")  # eV per atom: another DFT setting
-    for atoms in frames:
-        atoms.info["REF_energy"] += offset * len(atoms)
-    shifted = tmp_path / "shifted.extxyz"
-    ase.io.write(shifted, frames, format="extxyz")
+    base = fit(tiny_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
+    offset = 5.0  # eV per atom: another DFT setting
+    shifted = shifted_copy(data[0], tmp_path / "shifted.extxyz", offset)
+    frames = ase.io.read(shifted, ":")
     multihead = [
         "multihead_finetuning=true",
         f"foundation_model={base.run_dir}",
@@ -453,7 +420,7 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
         "max_num_epochs=1",
     ]
     # with a zero learning rate the foundation head is the foundation model
-    frozen = _config(tmp_path, data, "mh", [*multihead, "lr=0", "scheduler=constant"])
+    frozen = tiny_config(tmp_path, data, "mh", [*multihead, "lr=0", "scheduler=constant"])
     tuned = fit(frozen, log=lambda *a: None)
     record = json.loads((tuned.run_dir / "model.json").read_text())
     assert record["statistics"]["heads"] == ["foundation", "fine_tuned"]
