@@ -11,7 +11,7 @@ the foundation itself. Default: the 64-channel AcAc MACE of
 (PBE/def2-SVP; C, H, O as AcAc):
 
     EQPOT_DATA=../shared/data python benchmarks/multihead_forgetting.py \\
-        --out benchmarks/results/multihead_forgetting_cpu2.json
+        --out benchmarks/results/multihead_forgetting_cpu2.json [energy_weight=100 ...]
 
 Writes the metrics (meV, meV/Å; with the mean and standard deviation of the energy errors),
 the settings, epoch times and provenance as JSON.
@@ -52,6 +52,7 @@ def fine_tune(args: argparse.Namespace, name: str, extra: list[str]) -> Path:
         "progress=false",
         "tensorboard=false",
         "checkpoint_interval=5",
+        *args.override,
         *extra,
     ]
     config = load_config(Path(args.foundation) / "config.yaml", overrides)
@@ -87,6 +88,11 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--runs", default=".runs/multihead_forgetting")
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "override",
+        nargs="*",
+        help="config overrides for both fine-tunings, e.g. energy_weight=100",
+    )
     args = parser.parse_args()
     runs = {
         "plain": fine_tune(args, "plain", []),

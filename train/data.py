@@ -67,6 +67,8 @@ ISOLATED_ATOM = "IsolatedAtom"
 #: the heads of a multi-head fine-tuned model: the foundation's (trained on the replay
 #: structures) and the new data's, last (the default head of eval, md and the calculator)
 HEADS = ["foundation", "fine_tuned"]
+#: the test set of held-out replay structures (on the foundation head) of a multi-head run
+REPLAY_TEST = "replay test"
 
 
 class BaseModel(NamedTuple):
@@ -393,7 +395,7 @@ def add_replay(config: TrainConfig, base: BaseModel | None, data: PreparedData) 
     replay = graphs_from_structures(sample, config.r_max, type_map, weight=config.replay_weight)
     tests = {
         **data.tests,
-        "replay test": graphs_from_structures(held_out, config.r_max, type_map),
+        REPLAY_TEST: graphs_from_structures(held_out, config.r_max, type_map),
     }
     return PreparedData(statistics, data.train + replay, data.valid, tests)
 

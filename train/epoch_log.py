@@ -1,14 +1,16 @@
 """The per-epoch record of a run: ``metrics.csv`` and, optionally, TensorBoard event files.
 
 One row per epoch with the fields of :data:`FIELDS` (validation fields empty on epochs
-without validation). Rows are written before the epoch's checkpoint, so a run killed
-between the two has logged an epoch its checkpoint lacks; on resume after epoch N the rows
-of later epochs are dropped and TensorBoard is told to hide its events from step N + 1 on
-(``purge_step``), so the record always describes exactly the epochs of the restored state.
+without validation; the ``replay_`` fields, the foundation head's errors on the held-out
+replay structures of a multi-head fine-tuning, empty for other runs). Rows are written
+before the epoch's checkpoint, so a run killed between the two has logged an epoch its
+checkpoint lacks; on resume after epoch N the rows of later epochs are dropped and
+TensorBoard is told to hide its events from step N + 1 on (``purge_step``), so the record
+always describes exactly the epochs of the restored state.
 
 TensorBoard scalars (``tensorboard/`` in the run directory; ``tensorboard --logdir RUN``)
-use the epoch as the step and group the fields as ``train/…``, ``valid/…``, ``time/…``;
-they need ``tensorboardX`` (a dependency of eqpot; ``tensorboard=false`` skips them).
+use the epoch as the step and group the fields as ``train/…``, ``valid/…``, ``replay/…``,
+``time/…``; they need ``tensorboardX`` (a dependency of eqpot; ``tensorboard=false`` skips them).
 
 ``train.log`` is the run's text log (:func:`append_text`): what the run printed (model
 summary, data, resumes, one line per epoch, the final table) and why it stopped, each line
@@ -32,6 +34,8 @@ FIELDS = [
     "valid_rmse_e_per_atom",
     "valid_rmse_f",
     "valid_rmse_stress",
+    "replay_rmse_e_per_atom",
+    "replay_rmse_f",
     "epoch_time_s",
     "graphs_per_s",
 ]
@@ -42,6 +46,8 @@ TENSORBOARD_TAGS = {
     "valid_rmse_e_per_atom": "valid/rmse_e_per_atom",
     "valid_rmse_f": "valid/rmse_f",
     "valid_rmse_stress": "valid/rmse_stress",
+    "replay_rmse_e_per_atom": "replay/rmse_e_per_atom",
+    "replay_rmse_f": "replay/rmse_f",
     "epoch_time_s": "time/epoch_s",
     "graphs_per_s": "time/graphs_per_s",
 }

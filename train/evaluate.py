@@ -294,8 +294,8 @@ def parity_plot(values: dict, title: str, path: Path) -> Path:
 
 def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
     """The per-epoch log of a run (``metrics.csv``) as two panels (PNG): training and
-    validation loss, and the validation energy (meV/atom) and force (meV/Å) RMSE, against
-    the epoch, on log scales."""
+    validation loss, and the validation energy (meV/atom) and force (meV/Å) RMSE (and a
+    multi-head run's on its held-out replay structures), against the epoch, on log scales."""
     rows = read_rows(metrics_csv)
 
     def column(key: str, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -309,8 +309,12 @@ def learning_curve_plot(metrics_csv: Path, title: str, path: Path) -> Path:
     for key, label in (
         ("valid_rmse_e_per_atom", "energy (meV/atom)"),
         ("valid_rmse_f", "forces (meV/Å)"),
+        ("replay_rmse_e_per_atom", "replay, foundation head: energy (meV/atom)"),
+        ("replay_rmse_f", "replay, foundation head: forces (meV/Å)"),
     ):
-        rmse_ax.plot(*column(key, 1000.0), label=label)
+        epochs, values = column(key, 1000.0)
+        if len(epochs):  # replay: multi-head runs only
+            rmse_ax.plot(epochs, values, label=label)
     for ax, ylabel in ((loss_ax, "loss"), (rmse_ax, "validation RMSE")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)

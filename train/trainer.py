@@ -34,7 +34,14 @@ from eqpot.models import Potential
 from eqpot.models.heads import widen_heads
 from eqpot.train import checkpoint
 from eqpot.train.config import ConfigError, TrainConfig, changed_keys, load_config, save_config
-from eqpot.train.data import BaseModel, PreparedData, prepare, replay_file, split_replay
+from eqpot.train.data import (
+    REPLAY_TEST,
+    BaseModel,
+    PreparedData,
+    prepare,
+    replay_file,
+    split_replay,
+)
 from eqpot.train.epoch_log import EpochLog, append_text, read_rows
 from eqpot.train.evaluate import (
     collect,
@@ -178,9 +185,11 @@ class Trainer:
     def weights(self, stage_two: bool) -> jnp.ndarray:
         return jnp.asarray(self.schedule.loss_weights(stage_two), self.pot.dtype)
 
-    def validate(self, pure, weights) -> tuple[float, dict]:
-        """The loss (mean over graphs) and the metrics of ``pure`` on the validation set."""
-        if not self.data.valid:
+    def validate(self, pure, weights, graphs=None) -> tuple[float, dict]:
+        """The loss (mean over graphs) and the metrics of ``pure`` on ``graphs`` (default:
+        the validation set)."""
+        graphs = self.data.valid if graphs is None else graphs
+        if not graphs:
             return float("nan"), {}
         losses, sizes = [], []
 
@@ -190,7 +199,7 @@ class Trainer:
             sizes.append(int(np.asarray(batch.graph_mask).sum()))
             return pred
 
-        values = error_values(collect(predict, self._eval_batches(self.data.valid)))
+        values = error_values(collect(predict, self._eval_batches(graphs)))
         return float(np.average(losses, weights=sizes)), metrics_from(values)
 
     def _eval_batches(self, graphs):
@@ -295,6 +304,10 @@ class Trainer:
             valid_rmse_f=m.get("rmse_f"),
             valid_rmse_stress=m.get("rmse_stress"),
         )
+        replayed = self.data.tests.get(REPLAY_TEST)
+        if replayed:  # what the foundation head keeps, as mace-torch logs every head
+            _, r = self.validate(eval_params, weights, replayed)
+            fields.update(replay_rmse_e_per_atom=r["rmse_e_per_atom"], replay_rmse_f=r["rmse_f"])
         return fields, new_best
 
     def run(self, state: dict) -> dict:
@@ -351,9 +364,12 @@ class Trainer:
         rmse_f = row.get("valid_rmse_f")
         if rmse_f is not None:
             bar.set_postfix(loss=f"{row['train_loss']:.4g}", rmse_f=f"{rmse_f:.4g}")
+        replay = row.get("replay_rmse_f")
         line = (
             f"epoch {row['epoch']}/{self.config.max_num_epochs} loss {row['train_loss']:.5g} "
-            f"valid rmse_f {rmse_f or float('nan'):.5g} ({row['epoch_time_s']:.1f} s)"
+            f"valid rmse_f {rmse_f or float('nan'):.5g}"
+            + (f" replay rmse_f {replay:.5g}" if replay is not None else "")
+            + f" ({row['epoch_time_s']:.1f} s)"
         )
         append_text(self.run_dir, line)
         if self.config.progress and bar.disable:  # not a terminal: one plain line per epoch

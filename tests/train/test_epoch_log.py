@@ -72,3 +72,20 @@ def test_csv_only_without_tensorboard(tmp_path):
     log.close()
     assert not (tmp_path / "tensorboard").exists()
     assert len(read_rows(tmp_path / "metrics.csv")) == 1
+
+
+def test_a_log_from_before_the_replay_fields_gains_them_on_resume(tmp_path):
+    """A run whose metrics.csv has fewer columns (written by an older eqpot) resumes with
+    the current ones, its rows kept, the new fields empty."""
+    older = [f for f in FIELDS if not f.startswith("replay_")]
+    lines = [",".join(older), ",".join("1" if f == "epoch" else "0.5" for f in older)]
+    (tmp_path / "metrics.csv").write_text("\n".join(lines) + "\n")
+    log = EpochLog(tmp_path, after_epoch=1)
+    log.write(dict(_row(2), replay_rmse_f=0.02))
+    log.close()
+    rows = read_rows(tmp_path / "metrics.csv")
+    assert list(rows[0]) == FIELDS
+    assert [(r["epoch"], r["train_loss"], r["replay_rmse_f"]) for r in rows] == [
+        ("1", "0.5", ""),
+        ("2", "0.5", "0.02"),
+    ]

@@ -439,6 +439,12 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
     assert tuned.metrics["replay train"]["num_structures"] == 27
     for key in ("rmse_e_per_atom", "rmse_f"):
         assert replay[key] == pytest.approx(expected[key], rel=1e-9), key
+    # each validation logs the foundation head on the held-out replay structures too
+    (row,) = read_rows(tuned.run_dir / "metrics.csv")
+    for key in ("rmse_e_per_atom", "rmse_f"):  # the energy tells the heads apart at lr 0
+        assert float(row[f"replay_{key}"]) == pytest.approx(expected[key], rel=1e-9), key
+    assert "replay rmse_f" in (tuned.run_dir / "train.log").read_text()
+    assert read_rows(base.run_dir / "metrics.csv")[0]["replay_rmse_f"] == ""
     # eval and the calculator pick a head by name; the default is the fine-tuned one
     on_test = evaluate_run(tuned.run_dir, [str(data[1])], head="foundation")[str(data[1])]
     assert on_test["rmse_f"] == pytest.approx(base.metrics[str(data[1])]["rmse_f"], rel=1e-9)
