@@ -307,7 +307,9 @@ class Trainer:
         replayed = self.data.tests.get(REPLAY_TEST)
         if replayed:  # what the foundation head keeps, as mace-torch logs every head
             _, r = self.validate(eval_params, weights, replayed)
-            fields.update(replay_rmse_e_per_atom=r["rmse_e_per_atom"], replay_rmse_f=r["rmse_f"])
+            fields.update(
+                replay_rmse_e_per_atom=r.get("rmse_e_per_atom"), replay_rmse_f=r.get("rmse_f")
+            )
         return fields, new_best
 
     def run(self, state: dict) -> dict:
