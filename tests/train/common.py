@@ -44,3 +44,16 @@ def shifted_copy(source: Path, out: Path, offset: float) -> Path:
         atoms.info["REF_energy"] += offset * len(atoms)
     ase.io.write(out, frames, format="extxyz")
     return out
+
+
+def multihead_overrides(foundation: Path, train_file: Path) -> list[str]:
+    """One epoch of multi-head fine-tuning of ``foundation`` on ``train_file``, replaying
+    27 structures of the foundation's data, with E0s estimated for the new head."""
+    return [
+        "multihead_finetuning=true",
+        f"foundation_model={foundation}",
+        "E0s=estimated",
+        f"train_file={train_file}",
+        "replay_samples=27",
+        "max_num_epochs=1",
+    ]

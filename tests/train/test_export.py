@@ -12,7 +12,7 @@ from eqpot.train.config import load_config
 from eqpot.train.data import replay_file
 from eqpot.train.export import export_model
 from eqpot.train.trainer import fit
-from tests.train.common import shifted_copy, tiny_config
+from tests.train.common import multihead_overrides, shifted_copy, tiny_config
 
 
 def _energy_and_forces(atoms, calc) -> tuple[float, np.ndarray]:
@@ -28,14 +28,7 @@ def multihead_run(tmp_path_factory, data):
     tmp_path = tmp_path_factory.mktemp("export")
     base = fit(tiny_config(tmp_path, data, "base", ["max_num_epochs=1"]), log=lambda *a: None)
     shifted = shifted_copy(data[0], tmp_path / "shifted.extxyz", 5.0)
-    multihead = [
-        "multihead_finetuning=true",
-        f"foundation_model={base.run_dir}",
-        "E0s=estimated",
-        f"train_file={shifted}",
-        "replay_samples=27",
-        "max_num_epochs=1",
-    ]
+    multihead = multihead_overrides(base.run_dir, shifted)
     tuned = fit(tiny_config(tmp_path, data, "mh", multihead), log=lambda *a: None)
     return tuned.run_dir, shifted
 

@@ -18,7 +18,7 @@ from eqpot.train import ConfigError, TrainingDivergedError, load_potential
 from eqpot.train.config import load_config
 from eqpot.train.epoch_log import read_rows
 from eqpot.train.trainer import fit
-from tests.train.common import TINY, shifted_copy, tiny_config
+from tests.train.common import TINY, multihead_overrides, shifted_copy, tiny_config
 
 
 def test_quickstart_learns_forces(quickstart_run):
@@ -411,14 +411,7 @@ def test_multihead_finetuning_keeps_the_foundation_head_and_fits_the_new_one(tmp
     offset = 5.0  # eV per atom: another DFT setting
     shifted = shifted_copy(data[0], tmp_path / "shifted.extxyz", offset)
     frames = ase.io.read(shifted, ":")
-    multihead = [
-        "multihead_finetuning=true",
-        f"foundation_model={base.run_dir}",
-        "E0s=estimated",
-        f"train_file={shifted}",
-        "replay_samples=27",
-        "max_num_epochs=1",
-    ]
+    multihead = multihead_overrides(base.run_dir, shifted)
     # with a zero learning rate the foundation head is the foundation model
     frozen = tiny_config(tmp_path, data, "mh", [*multihead, "lr=0", "scheduler=constant"])
     tuned = fit(frozen, log=lambda *a: None)
