@@ -6,7 +6,7 @@
 # foreground work keeps the CPU. Pause it with `kill -STOP PID`, continue with `kill -CONT`;
 # stop it with `kill PID` (SIGTERM): it finishes and checkpoints the epoch it is in.
 #
-#   setsid nohup bash benchmarks/acac_cpu.sh >> acac-cpu.log 2>&1 < /dev/null &
+#   mkdir -p .runs && setsid nohup bash benchmarks/acac_cpu.sh >> .runs/acac.log 2>&1 < /dev/null &
 #
 # RUNS (default .runs, git-ignored) holds the run directory acac-c64-cpu; at the end of a
 # session stop the run, `bash benchmarks/acac_cpu_snapshot.sh` (evaluates it and copies its
