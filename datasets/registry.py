@@ -143,11 +143,12 @@ for _element, _sums in {
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Resolve the data directory (argument, ``$EQPOT_DATA``, ``../shared/data``)."""
-    if explicit is not None:
-        return Path(explicit)
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
+    """Resolve the data directory (argument, ``$EQPOT_DATA``, ``../shared/data``) to an
+    absolute path: a relative one is taken from the working directory now, so that it still
+    names the same directory for work that runs elsewhere (a notebook kernel, a subprocess)."""
+    given = explicit if explicit is not None else os.environ.get(DATA_ENV) or None
+    if given is not None:
+        return Path(given).expanduser().resolve()
     checkout = Path(__file__).resolve().parents[1]
     for candidate in (Path.cwd() / ".." / "shared" / "data", checkout / ".." / "shared" / "data"):
         if candidate.is_dir():
