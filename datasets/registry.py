@@ -221,7 +221,7 @@ def fetch(
     atomically: a failed or corrupted download leaves nothing behind.
     """
     entry = spec(name)
-    target = (Path(data_dir_) if data_dir_ is not None else data_dir()) / entry.directory
+    target = data_dir(data_dir_) / entry.directory
     if not entry.urls and base_url is None:
         raise DataError(
             f"dataset {name!r} has no direct download; see its citation: {entry.citation}"
