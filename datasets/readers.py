@@ -8,6 +8,8 @@ the file called them:
     atoms.info["config_weight"] float (default 1)   atoms.info["config_type"] str ("Default")
     atoms.info["source"]       "<file>:<frame>"
 
+and every other ``info`` key of the file as it was (the label keys apart).
+
 A label under a key the user names (:class:`LabelKeys`, mace-torch's ``energy_key`` etc.) is
 read from that key only. Otherwise it is looked up, in order: ``REF_<name>``, the plain key
 in ``info``/``arrays``, and the results of the ``SinglePointCalculator`` into which
@@ -26,6 +28,10 @@ from pathlib import Path
 import ase
 import ase.io
 import numpy as np
+from ase.io.formats import string2index
+
+from .errors import DataError
+from .mlearn import looks_like_mlearn, read_mlearn
 
 ENERGY, FORCES, STRESS = "REF_energy", "REF_forces", "REF_stress"
 LABELS = ("energy", "forces", "stress")
@@ -44,10 +50,6 @@ class LabelKeys:
 
 
 DEFAULT_KEYS = LabelKeys()
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file and frame."""
 
 
 def _from_calc(atoms: ase.Atoms, name: str):
@@ -78,6 +80,12 @@ def _to_voigt(stress, where: str) -> np.ndarray:
     raise DataError(f"{where}: stress has {s.size} components, expected 6 (Voigt) or 9")
 
 
+def _label_keys_of(keys: LabelKeys) -> set[str]:
+    """Every info key a label may be read from: these are not carried along as metadata."""
+    user = {keys.energy, keys.forces, keys.stress, keys.virial} - {None}
+    return user | {f"{prefix}{name}" for name in (*LABELS, "virial") for prefix in ("", "REF_")}
+
+
 def normalise_labels(
     atoms: ase.Atoms, where: str, keys: LabelKeys = DEFAULT_KEYS, require: Sequence[str] = ()
 ) -> ase.Atoms:
@@ -103,6 +111,9 @@ def normalise_labels(
     out = ase.Atoms(
         numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc
     )
+    # the file's other info keys (a scan's dihedral angle, an id) go along, so predictions
+    # written back (``eqpot eval --output``) can be joined to the input
+    out.info.update({k: v for k, v in atoms.info.items() if k not in _label_keys_of(keys)})
     out.info["source"] = where
     out.info["config_weight"] = float(atoms.info.get(keys.weight, 1.0))
     out.info["config_type"] = str(atoms.info.get(keys.config_type, "Default"))
@@ -136,21 +147,33 @@ def normalise_labels(
 
 
 def read_structures(path: str | os.PathLike, index: str | int = ":") -> list[ase.Atoms]:
-    """All frames of ``path`` via ASE, with errors that name the file and the frame."""
+    """All frames of ``path`` via ASE (mlearn's JSON files through
+    :func:`~eqpot.datasets.mlearn.read_mlearn`), with errors that name the file and the
+    frame."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if isinstance(index, str) and not re.fullmatch(r"-?\d+|-?\d*:-?\d*(:-?\d*)?", index):
         raise DataError(f"{path}: index {index!r} is neither a frame number nor a slice like 2:10")
+    if looks_like_mlearn(path):
+        frames = read_mlearn(path)
+        selected = frames[string2index(index) if isinstance(index, str) else index]
+        frames = selected if isinstance(selected, list) else [selected]
+    else:
+        frames = _read_with_ase(path, index)
+    if not frames:
+        selected = "" if str(index) == ":" else f" at index {index}"
+        raise DataError(f"{path}: no structures found{selected}")
+    return frames
+
+
+def _read_with_ase(path: Path, index: str | int) -> list[ase.Atoms]:
     frames = []
     try:
         for frame in ase.io.iread(path, index=index):
             frames.append(frame)
     except Exception as error:  # ASE raises many types for malformed files
         raise DataError(f"{path}: frame {len(frames)}: cannot be read ({error})") from error
-    if not frames:
-        selected = "" if str(index) == ":" else f" at index {index}"
-        raise DataError(f"{path}: no structures found{selected}")
     return frames
 
 

@@ -3,8 +3,9 @@ model needs (MACE's data preparation):
 
 * structures from a registered dataset (``eqpot data list``) or any ASE-readable file, their
   labels read under the config's ``energy_key``/``forces_key``/``stress_key``/``virials_key``;
-* single-atom structures of ``config_type`` ``IsolatedAtom`` (mace-torch's convention) taken
-  out of the training file: they give isolated-atom energies, not training targets;
+* single-atom structures of ``config_type`` ``IsolatedAtom`` (mace-torch's convention; the
+  tag is matched ignoring case, ``_`` and ``-``, so BOTNet's ``isolated_atom`` counts too)
+  taken out of the training file: they give isolated-atom energies, not training targets;
 * a seeded train/validation split unless a validation file is given;
 * each structure's loss weight: its ``config_weight`` times ``config_type_weights[type]``;
 * when resuming, the type map and statistics of the run continued; when fine-tuning
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -64,6 +66,14 @@ class PreparedData:
 
 
 ISOLATED_ATOM = "IsolatedAtom"
+
+
+def is_isolated_atom_tag(config_type: str) -> bool:
+    """Whether ``config_type`` spells mace-torch's ``IsolatedAtom``: case, ``_``, ``-`` and
+    spaces are ignored (``isolated_atom`` in BOTNet's files, ``Isolated-Atom``, …)."""
+    return re.sub(r"[\s_-]", "", str(config_type)).lower() == ISOLATED_ATOM.lower()
+
+
 #: the heads of a multi-head fine-tuned model: the foundation's (trained on the replay
 #: structures) and the new data's, last (the default head of eval, md and the calculator)
 HEADS = ["foundation", "fine_tuned"]
@@ -101,11 +111,12 @@ def load_structures(
 
 
 def split_isolated_atoms(structures: list[ase.Atoms]) -> tuple[list[ase.Atoms], dict[int, float]]:
-    """``(the other structures, {Z: energy})`` of the single-atom ``IsolatedAtom`` ones."""
+    """``(the other structures, {Z: energy})`` of the single-atom ones tagged ``IsolatedAtom``
+    (:func:`is_isolated_atom_tag`)."""
     rest, energies = [], {}
     for atoms in structures:
         label = labels(atoms)
-        if len(atoms) == 1 and label["config_type"] == ISOLATED_ATOM:
+        if len(atoms) == 1 and is_isolated_atom_tag(label["config_type"]):
             if label["energy"] is not None:
                 energies[int(atoms.numbers[0])] = label["energy"]
         else:
@@ -186,7 +197,8 @@ def _e0s(
         else:
             raise ConfigError(
                 f"E0s: 'isolated' needs a registered dataset as train_file, or single-atom "
-                f"structures with config_type={ISOLATED_ATOM} in {config.train_file}"
+                f"structures with config_type={ISOLATED_ATOM} (or isolated_atom, any case) "
+                f"in {config.train_file}"
             )
     elif config.E0s in FOUNDATION_E0S:
         raise ConfigError(f"E0s: {config.E0s!r} needs a foundation_model to fine-tune")

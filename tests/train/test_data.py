@@ -90,6 +90,23 @@ def test_isolated_atom_energies_come_from_the_training_file(dft_file):
         prepare(_config(path, "E0s=estimated"))
 
 
+@pytest.mark.parametrize("tag", ["isolated_atom", "ISOLATED-ATOM", "Isolated Atom"])
+def test_other_spellings_of_the_isolated_atom_tag_give_the_e0s(dft_file, tmp_path, tag):
+    """BOTNet's files say ``isolated_atom``: the tag is matched ignoring case, _ - and spaces."""
+    path, emt = dft_file
+    frames = ase.io.read(path, ":")
+    frames[-1].info["config_type"] = tag
+    respelt = tmp_path / "respelt.extxyz"
+    ase.io.write(respelt, frames, format="extxyz")
+    data = prepare(_config(respelt, "E0s=isolated"))
+    assert data.statistics.atomic_energies == [E0_CU]
+    assert len(data.train + data.valid) == len(emt)
+    frames[-1].info["config_type"] = "isolated_atoms"  # not the tag: a training structure
+    ase.io.write(respelt, frames, format="extxyz")
+    with pytest.raises(ConfigError, match="isolated_atom, any case"):
+        prepare(_config(respelt, "E0s=isolated"))
+
+
 @pytest.mark.parametrize("scaling", datasets.SCALINGS)
 def test_scaling_sets_the_models_scale_and_shift(dft_file, scaling):
     path, emt = dft_file
