@@ -24,6 +24,7 @@ where ``MLEARN_DATA_DIR`` holds mlearn's ``data/`` tree (a clone of the reposito
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -85,7 +86,7 @@ def finite_differences(entries, max_step: float) -> dict:
     pairs = []
     for members in series.values():
         members.sort(key=lambda m: m[0])
-        for (s1, a), (s2, b) in zip(members, members[1:], strict=False):
+        for (s1, a), (s2, b) in itertools.pairwise(members):
             if s2 - s1 <= max_step + 1e-9:
                 pairs.append((a, b))
     d_energy = np.array([b["outputs"]["energy"] - a["outputs"]["energy"] for a, b in pairs])
