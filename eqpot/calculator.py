@@ -22,6 +22,10 @@ Speed during dynamics:
   64 and only grows; the node budget changes only when the number of atoms does. A run
   therefore compiles once per budget; :attr:`EqpotCalculator.compile_count` counts them.
 
+* **compiled once per machine**: the calculator switches on JAX's persistent compilation
+  cache (:mod:`eqpot.compilation`; ``EQPOT_COMPILE_CACHE=off`` disables it, a cache
+  directory the caller configured is kept), so the same model and shapes compile once.
+
 pymatgen ``Structure``/``Molecule`` objects: convert them with
 :func:`eqpot.datasets.from_pymatgen` (or pass them to :meth:`EqpotCalculator.atoms_from`).
 """
@@ -41,6 +45,7 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from eqpot import models
+from eqpot.compilation import enable_persistent_cache
 from eqpot.graph import (
     EDGE_MULTIPLE,
     NODE_MULTIPLE,
@@ -95,6 +100,7 @@ class EqpotCalculator(Calculator):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        enable_persistent_cache()  # a script run again loads its compiled shapes from disk
         self.head = potential.head_index(head)
         if skin is None:
             skin = DEFAULT_SKIN.get(jax.default_backend(), 0.0)

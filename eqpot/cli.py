@@ -306,9 +306,8 @@ def _add_eval_command(sub) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
-    from eqpot.train.evaluate import evaluate_run, format_table, run_label_keys
+    from eqpot.train.evaluate import evaluate_run, format_table, run_label_keys, write_json
 
     rows = evaluate_run(
         args.checkpoint,
@@ -325,7 +324,7 @@ def _eval(args: argparse.Namespace) -> int:
     )
     print(format_table(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        write_json(args.json, rows)
     if args.output:
         print(f"predictions of each structure written to {args.output}")
     return 0
@@ -697,6 +696,10 @@ COMMANDS = (
 )
 
 
+#: the commands that run a model, whose summary ends with the compile-time line
+COMPILING_COMMANDS = ("quickstart", "train", "eval", "md", "relax")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eqpot",
@@ -705,6 +708,13 @@ def build_parser() -> argparse.ArgumentParser:
         "`eqpot quickstart`; `eqpot COMMAND --help` describes each command.",
     )
     parser.add_argument("--version", action="version", version=f"eqpot {eqpot.__version__}")
+    parser.add_argument(
+        "--compile-cache",
+        metavar="DIR|off",
+        default=None,
+        help="JAX's persistent compilation cache: a directory, or off (default: "
+        "$EQPOT_COMPILE_CACHE, else the user cache directory, ~/.cache/eqpot/jax on Linux)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for add_command in COMMANDS:
         add_command(sub)
@@ -720,8 +730,15 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(
         ["eqpot", *(getattr(args, d) for d in COMMAND_LEVELS if getattr(args, d, None))]
     )
+    from eqpot.compilation import CompileClock, enable_persistent_cache
+
+    enable_persistent_cache(args.compile_cache)
+    clock = CompileClock()
     try:
-        return args.run(args)
+        status = args.run(args)
+        if args.command in COMPILING_COMMANDS:
+            print(clock.summary())
+        return status
     except BrokenPipeError:  # the reader went away (`eqpot train --keys | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # the shell's code for SIGPIPE

@@ -111,7 +111,9 @@ class TrainConfig:
     eval_interval: int = 1
     checkpoint_interval: int = 1  # epochs between checkpoints of best and last (and at the end)
     patience: int | None = None  # early stopping, in evaluations
-    max_time: float | None = None  # seconds of training; stops after the epoch that passes it
+    # seconds for the whole run, final evaluation included: training stops after the epoch
+    # past which another epoch and the final evaluation (at the validation rate) do not fit
+    max_time: float | None = None
     progress: bool = True
     tensorboard: bool = True  # event files in run_dir/name/tensorboard (tensorboardX)
 

@@ -21,7 +21,7 @@ from eqpot.graph import (
     Budget,
     Graph,
     GraphData,
-    bucket_budgets,
+    evaluation_budgets,
     iterate_batches,
     reference_totals,
 )
@@ -217,7 +217,8 @@ def evaluate_run(
     ``plots`` receives a parity plot per labelled set; ``output`` the predictions of every
     structure (:func:`write_predictions`); ``head`` picks the energy head of a multi-head
     model (default: the last). Each structure is predicted once, and all sets share padded
-    shapes: each shape compiles once."""
+    shapes (:func:`~eqpot.graph.evaluation_budgets`: as few as the data needs), each
+    compiled once."""
     from eqpot.train.checkpoint import load_potential, read_model_file
     from eqpot.train.data import graphs_from_structures, load_structures
 
@@ -232,7 +233,7 @@ def evaluate_run(
         )
         for spec, structures in files.items()
     }
-    budgets = bucket_budgets([g for gs in graphs.values() for g in gs], batch_size)
+    budgets = evaluation_budgets(list(graphs.values()), batch_size)
     rows, predictions = {}, {}
     for spec, structures in files.items():
         predictions[spec] = predict_structures(pot, graphs[spec], batch_size, budgets)
@@ -253,13 +254,35 @@ def evaluate_run(
     return rows
 
 
+def json_safe(value):
+    """``value`` with every non-finite float (a metric of a set without such labels) as
+    ``None``, so ``json.dumps(..., allow_nan=False)`` writes strict JSON (``null``)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | os.PathLike, value) -> None:
+    """``value`` as strict JSON (:func:`json_safe`), written atomically."""
+    import json
+
+    with atomic_write(Path(path)) as tmp:
+        tmp.write_text(json.dumps(json_safe(value), indent=1, allow_nan=False))
+
+
 def format_table(rows: dict[str, dict]) -> str:
-    """A plain-text table: one row per set, errors in meV, meV/atom, meV/Å, meV/Å^3."""
-    header = f"{'set':<28}{'n':>6}{'E meV':>10}{'E meV/at':>10}{'F meV/Å':>10}{'S meV/Å³':>10}"
+    """A plain-text table: one row per set (its whole name), errors in meV, meV/atom,
+    meV/Å, meV/Å^3."""
+    width = max([len("set"), *(len(name) for name in rows)]) + 2
+    header = f"{'set':<{width}}{'n':>6}{'E meV':>10}{'E meV/at':>10}{'F meV/Å':>10}{'S meV/Å³':>10}"
     lines = [header, "-" * len(header)]
     for name, m in rows.items():
         lines.append(
-            f"{name[:27]:<28}{m['num_structures']:>6}{1e3 * m['rmse_e']:>10.2f}"
+            f"{name:<{width}}{m['num_structures']:>6}{1e3 * m['rmse_e']:>10.2f}"
             f"{1e3 * m['rmse_e_per_atom']:>10.2f}{1e3 * m['rmse_f']:>10.2f}"
             f"{1e3 * m['rmse_stress']:>10.3f}"
         )

@@ -20,12 +20,14 @@ class TrainingInterruptedError(Exception):
 
 class StopRequest:
     """While active, SIGINT (Ctrl-C) and SIGTERM (a batch system's time limit) ask the
-    training loop to stop after the current epoch, which it then checkpoints; a second
+    training loop to stop after the current epoch (or whatever ``after`` names), which it
+    then checkpoints; a second
     signal interrupts at once (``KeyboardInterrupt``). Only the main thread can take
     signals: elsewhere this does nothing."""
 
-    def __init__(self):
+    def __init__(self, after: str = "this epoch and checkpointing it"):
         self.signum: int | None = None
+        self.after = after
         self._previous: dict = {}
 
     def __enter__(self) -> StopRequest:
@@ -39,8 +41,7 @@ class StopRequest:
             raise KeyboardInterrupt
         self.signum = signum
         print(
-            f"{self.name}: stopping after this epoch and checkpointing it; "
-            "send it again to stop at once",
+            f"{self.name}: stopping after {self.after}; send it again to stop at once",
             file=sys.stderr,
             flush=True,
         )

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -28,7 +28,6 @@ import numpy as np
 from flax import nnx
 from tqdm.auto import tqdm
 
-from eqpot.atomic_write import atomic_write
 from eqpot.graph import bucket_budgets, iterate_batches, prefetch
 from eqpot.models import Potential
 from eqpot.models.heads import widen_heads
@@ -51,8 +50,9 @@ from eqpot.train.evaluate import (
     metrics_from,
     parity_file_name,
     parity_plot,
+    write_json,
 )
-from eqpot.train.interrupt import StopRequest
+from eqpot.train.interrupt import StopRequest, TrainingInterruptedError
 from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import (
     Schedule,
@@ -67,6 +67,20 @@ from eqpot.train.optim import (
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+class FinalEvaluationInterruptedError(TrainingInterruptedError):
+    """SIGINT or SIGTERM during the final evaluation: ``results`` holds the sets finished,
+    ``missing`` the names of the others."""
+
+    def __init__(self, results: dict, missing: list[str], signum: int):
+        super().__init__("", signum)
+        self.results, self.missing = results, missing
+
+
+def _mev(value: float | None) -> str:
+    """An eV (or eV/Å) value of the epoch log in meV, 4 significant digits."""
+    return f"{1e3 * value:.4g}" if value is not None else "nan"
 
 
 @dataclasses.dataclass
@@ -128,6 +142,7 @@ class Trainer:
         # evaluation shape compiles once
         evaluated = [*data.train, *data.valid, *(g for gs in data.tests.values() for g in gs)]
         self.eval_budgets = bucket_budgets(evaluated, config.valid_batch_size, config.num_buckets)
+        self.eval_seconds_per_graph, self._validations_timed = 0.0, 0
 
     # -- pure functions ---------------------------------------------------------------
     def _predict(self, pure, graph):
@@ -199,7 +214,14 @@ class Trainer:
             sizes.append(int(np.asarray(batch.graph_mask).sum()))
             return pred
 
+        start = time.perf_counter()
         values = error_values(collect(predict, self._eval_batches(graphs)))
+        # the slowest graph rate seen after the first pass (which compiles) prices the final
+        # evaluation for max_time
+        if self._validations_timed:
+            rate = (time.perf_counter() - start) / len(graphs)
+            self.eval_seconds_per_graph = max(self.eval_seconds_per_graph, rate)
+        self._validations_timed += 1
         return float(np.average(losses, weights=sizes)), metrics_from(values)
 
     def _eval_batches(self, graphs):
@@ -337,7 +359,7 @@ class Trainer:
                     fields, new_best = self.validate_epoch(state)
                     row.update(fields)
                     pending_best = new_best or pending_best
-                stopping = self._stopping(state["meta"], started) or stop.signum is not None
+                stopping = self._stopping(state["meta"], started, row) or stop.signum is not None
                 log.write(row)  # before the checkpoint: a resume drops rows the state lacks
                 if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
                     if pending_best is not None:  # first: last's meta already counts it as best
@@ -354,12 +376,30 @@ class Trainer:
             raise stop.error(done, self.run_dir)
         return state
 
-    def _stopping(self, meta: dict, started: float) -> bool:
+    def _stopping(self, meta: dict, started: float, row: dict) -> bool:
         """Early stopping (``patience`` evaluations without a new best) or ``max_time``."""
         c = self.config
-        return (c.patience is not None and meta["stale"] > c.patience) or (
-            c.max_time is not None and time.perf_counter() - started > c.max_time
+        if c.patience is not None and meta["stale"] > c.patience:
+            return True
+        if c.max_time is None:
+            return False
+        elapsed = time.perf_counter() - started
+        final = self.final_evaluation_estimate()
+        if elapsed + row["epoch_time_s"] + final <= c.max_time:
+            return False
+        append_text(
+            self.run_dir,
+            f"max_time {c.max_time:g} s: stopping after epoch {meta['epoch']} ({elapsed:.0f} s "
+            f"trained; another epoch (~{row['epoch_time_s']:.0f} s) and the final evaluation "
+            f"(~{final:.0f} s) would not fit)",
         )
+        return True
+
+    def final_evaluation_estimate(self) -> float:
+        """Seconds the final evaluation will take, at the validation passes' rate per graph
+        (0 before a second validation has been timed)."""
+        sets = [self.data.train, self.data.valid, *self.data.tests.values()]
+        return self.eval_seconds_per_graph * sum(len(graphs) for graphs in sets)
 
     def _report(self, row: dict, bar) -> None:
         """The epoch's line in train.log (and on stdout when no progress bar shows)."""
@@ -369,8 +409,8 @@ class Trainer:
         replay = row.get("replay_rmse_f")
         line = (
             f"epoch {row['epoch']}/{self.config.max_num_epochs} loss {row['train_loss']:.5g} "
-            f"valid rmse_f {rmse_f or float('nan'):.5g}"
-            + (f" replay rmse_f {replay:.5g}" if replay is not None else "")
+            f"valid rmse_f {_mev(rmse_f)} meV/Å"
+            + (f" replay rmse_f {_mev(replay)} meV/Å" if replay is not None else "")
             + f" ({row['epoch_time_s']:.1f} s)"
         )
         append_text(self.run_dir, line)
@@ -386,16 +426,18 @@ class Trainer:
         weights = self.weights(stage_two=False)
         sets = {"train": self.data.train, "valid": self.data.valid, **self.data.tests}
         sets["train"], sets["replay train"] = split_replay(self.data)
+        sets = {name: graphs for name, graphs in sets.items() if graphs}
         results = {}
-        for name, graphs in sets.items():
-            if not graphs:
-                continue
-            values = error_values(
-                collect(lambda b: self.eval_fn(pure, b, weights)[1], self._eval_batches(graphs))
-            )
-            results[name] = metrics_from(values)
-            title = f"{self.config.name}: {name}"
-            parity_plot(values, title, self.run_dir / parity_file_name(name))
+        with StopRequest(after="the set being evaluated") as stop:
+            for name, graphs in sets.items():
+                batches = self._eval_batches(graphs)
+                values = error_values(collect(lambda b: self.eval_fn(pure, b, weights)[1], batches))
+                results[name] = metrics_from(values)
+                title = f"{self.config.name}: {name}"
+                parity_plot(values, title, self.run_dir / parity_file_name(name))
+                if stop.signum is not None:
+                    missing = [n for n in sets if n not in results]
+                    raise FinalEvaluationInterruptedError(results, missing, stop.signum)
         learning_curve_plot(
             self.run_dir / "metrics.csv", self.config.name, self.run_dir / "learning_curve.png"
         )
@@ -498,8 +540,23 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
     if resume and has_last:
         log(f"resuming {run_dir} after epoch {state['meta']['epoch']}")
     state = trainer.run(state)
-    metrics = trainer.final_evaluation()
-    with atomic_write(run_dir / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=1))
+    try:
+        metrics = trainer.final_evaluation()
+    except FinalEvaluationInterruptedError as stopped:
+        write_metrics(run_dir, stopped.results)
+        done = ", ".join(stopped.results) or "no set"
+        stopped.args = (
+            f"{signal.Signals(stopped.signum).name} during the final evaluation, after "
+            f"epoch {state['meta']['epoch']} (checkpointed): metrics.json holds {done}; not "
+            f"evaluated: {', '.join(stopped.missing)} (`eqpot eval {run_dir} FILES` gives "
+            "them)",
+        )
+        raise
+    write_metrics(run_dir, metrics)
     log(format_table(metrics))
     return Result(run_dir, metrics, state["meta"]["epoch"])
+
+
+def write_metrics(run_dir: Path, metrics: dict) -> None:
+    """``metrics.json``: the final table, strict JSON (a missing value is ``null``)."""
+    write_json(run_dir / "metrics.json", metrics)

@@ -172,3 +172,22 @@ def test_reference_energies_leave_the_labels_small_and_are_added_back_exactly():
     assert plain.energy[0] == total and not plain.reference_energy.any()
     with pytest.raises(ValueError, match="one energy per species"):
         eg.batch_graphs(data, reference_energies=e0[:2])
+
+
+def test_a_one_off_prediction_compiles_a_smaller_shape_only_where_enough_batches_use_it():
+    """``eqpot eval`` of 15 equal structures in batches of 10 used to compile two shapes (10
+    and 5 graphs); a small bucket is kept only when ``min_batches`` batches use it."""
+    from eqpot.graph import bucket_budgets, evaluation_budgets, graph_from_atoms, smallest_fitting
+
+    big = graph_from_atoms(ase.build.bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2), 3.0, [29])
+    small = graph_from_atoms(ase.build.bulk("Cu", "fcc", a=3.6, cubic=True), 3.0, [29])
+    assert len(bucket_budgets([big] * 15, 10)) > 1
+    (only,) = evaluation_budgets([[big] * 15], 10)
+    assert only == bucket_budgets([big] * 15, 10)[0]
+    sets = [[big] * 40, [small] * 40]  # 4 batches of each
+    budgets = bucket_budgets([g for s in sets for g in s], 10)
+    kept = evaluation_budgets(sets, 10)
+    assert kept[0] == budgets[0] and len(kept) == 2
+    used = {smallest_fitting(kept, s[i : i + 10]) for s in sets for i in range(0, 40, 10)}
+    assert used == set(kept)  # the big batches take the largest, the small ones the other
+    assert evaluation_budgets(sets, 10, min_batches=5) == [budgets[0]]
