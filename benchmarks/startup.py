@@ -74,9 +74,11 @@ def cases(work: Path, data_dir: Path, with_acac_epoch: bool) -> dict[str, list[s
         ],
     }
     if with_acac_epoch:
-        out["train acac 128ch, 1 epoch"] = [
+        out["train acac 128ch float32, 1 epoch"] = [
             "train",
             str(ROOT / "train/configs/mace-acac.yaml"),
+            "model_config.num_channels=128",  # the committed CPU run's width and precision
+            "dtype=float32",
             "max_num_epochs=1",
             "test_files=[]",
             f"run_dir={work / 'runs'}",

@@ -241,6 +241,14 @@ def _add_train_command(sub) -> None:
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     train.add_argument(
+        "--from",
+        dest="resume_from",
+        choices=("last", "best"),
+        default="last",
+        help="with --resume: the checkpoint to continue from (default last, the exact state; "
+        "best: its weights with a fresh optimiser state)",
+    )
+    train.add_argument(
         "--keys", action="store_true", help="list every config key with its default and exit"
     )
     train.set_defaults(run=_train)
@@ -268,7 +276,7 @@ def _train(args: argparse.Namespace) -> int:
                 run_dir / "config.yaml",
                 [f"run_dir={run_dir.parent}", f"name={run_dir.name}", *args.overrides],
             )
-        fit(config, resume=True)
+        fit(config, resume=True, resume_from=args.resume_from)
         return 0
     if args.config is None:
         raise SystemExit("eqpot train: give a CONFIG file or --resume RUN_DIR")

@@ -69,12 +69,16 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _keep_epochs_up_to(path: Path, last_epoch: int) -> None:
-    rows = [r for r in read_rows(path) if int(r["epoch"]) <= last_epoch]
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    """The whole file, atomically: a kill never leaves half a row."""
     with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _keep_epochs_up_to(path: Path, last_epoch: int) -> None:
+    _write_rows(path, [r for r in read_rows(path) if int(r["epoch"]) <= last_epoch])
 
 
 class EpochLog:
@@ -89,8 +93,7 @@ class EpochLog:
         if self.path.exists():
             _keep_epochs_up_to(self.path, after_epoch)
         else:
-            with open(self.path, "w", newline="") as f:
-                csv.writer(f).writerow(FIELDS)
+            _write_rows(self.path, [])
         self.writer = None
         if tensorboard:
             try:
@@ -104,9 +107,11 @@ class EpochLog:
             self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=purge)
 
     def write(self, row: dict) -> None:
-        """Append ``row`` (keys from :data:`FIELDS`; ``epoch`` required, others optional)."""
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow(["" if row.get(k) is None else row[k] for k in FIELDS])
+        """Add ``row`` (keys from :data:`FIELDS`; ``epoch`` required, others optional); the
+        file is rewritten atomically, so it always holds whole rows."""
+        rows = read_rows(self.path)
+        rows.append({k: "" if row.get(k) is None else row[k] for k in FIELDS})
+        _write_rows(self.path, rows)
         if self.writer is not None:
             for key, tag in TENSORBOARD_TAGS.items():
                 value = row.get(key)

@@ -53,6 +53,7 @@ from eqpot.train.evaluate import (
     write_json,
 )
 from eqpot.train.interrupt import StopRequest, TrainingInterruptedError
+from eqpot.train.lock import RunLock
 from eqpot.train.losses import weighted_loss
 from eqpot.train.optim import (
     Schedule,
@@ -76,6 +77,11 @@ class FinalEvaluationInterruptedError(TrainingInterruptedError):
     def __init__(self, results: dict, missing: list[str], signum: int):
         super().__init__("", signum)
         self.results, self.missing = results, missing
+
+
+class ResumeRefusedError(checkpoint.CheckpointError):
+    """``--resume`` would have to start a run over that has trained: refused, nothing
+    written."""
 
 
 def _mev(value: float | None) -> str:
@@ -255,8 +261,23 @@ class Trainer:
             checkpoint.manager(self.run_dir / "checkpoints" / "last"),
             weights,
             {"opt_state": state["opt_state"]},
+            adopt=True,
         )
         return dict(params=w["params"], ema=w.get("ema"), opt_state=train["opt_state"], meta=meta)
+
+    def restore_best(self) -> dict:
+        """A state to continue from the best checkpoint (``--resume --from best``): its
+        weights and EMA, its epoch and schedule, a fresh optimiser state (best keeps none)."""
+        weights = {"params": self.template}
+        if self.config.ema_decay is not None:
+            weights["ema"] = self.template
+        w, _, meta = checkpoint.restore(
+            checkpoint.manager(self.run_dir / "checkpoints" / "best"), weights, adopt=True
+        )
+        state = self._state_from(w["params"])
+        state["ema"] = w.get("ema", state["ema"])
+        state["meta"] = meta
+        return state
 
     def train_epoch(self, state: dict, epoch: int) -> tuple[dict, dict]:
         """One pass over the training set (shuffled with a seed from ``(seed, epoch)``):
@@ -313,9 +334,16 @@ class Trainer:
         weights = self.weights(self.schedule.is_stage_two(meta["epoch"] - 1))
         eval_params = state["ema"] if state["ema"] is not None else state["params"]
         valid_loss, m = self.validate(eval_params, weights)
+        if self.data.valid and not math.isfinite(valid_loss):
+            raise TrainingDivergedError(
+                f"epoch {meta['epoch']}: the validation loss is {valid_loss}; stopped without "
+                f"saving this epoch (the last good checkpoint in {self.run_dir / 'checkpoints'}"
+                " is intact; no non-finite state is ever best). Lower lr or check the data."
+            )
         meta["schedule"] = self.schedule.after_evaluation(valid_loss, meta["schedule"])
         new_best = None
-        if valid_loss < meta["best_valid"] or not math.isfinite(meta["best_valid"]):
+        # without a validation set (its loss is NaN) the latest state counts as the best
+        if not self.data.valid or valid_loss < meta["best_valid"]:
             meta["best_valid"], meta["stale"] = valid_loss, 0
             new_best = dict(state, opt_state=None, meta=copy.deepcopy(meta))
         else:
@@ -351,7 +379,8 @@ class Trainer:
             disable=None if c.progress else True,  # None: off when not a terminal
             unit="epoch",
         )
-        with StopRequest() as stop:  # Ctrl-C, SIGTERM: stop after the epoch, checkpointed
+        resume = f"eqpot train --resume {self.run_dir}"
+        with StopRequest(resume=resume) as stop:  # Ctrl-C, SIGTERM: stop after the epoch
             for epoch in bar:
                 state, row = self.train_epoch(state, epoch)
                 final = epoch + 1 == c.max_num_epochs
@@ -361,11 +390,16 @@ class Trainer:
                     pending_best = new_best or pending_best
                 stopping = self._stopping(state["meta"], started, row) or stop.signum is not None
                 log.write(row)  # before the checkpoint: a resume drops rows the state lacks
+                checkpoint.fault_point("epoch_logged")
                 if (epoch + 1) % c.checkpoint_interval == 0 or stopping or final:
-                    if pending_best is not None:  # first: last's meta already counts it as best
-                        self._save(best, pending_best, resumable=False)
-                        pending_best = None
-                    self._save(last, state)
+                    with stop.deferred():  # a second signal waits for the writes to end
+                        if pending_best is not None:  # first: last's meta counts it as best
+                            self._save(best, pending_best, resumable=False)
+                            pending_best = None
+                        checkpoint.fault_point("best_written")
+                        self._save(last, state)
+                        checkpoint.fault_point("last_written")
+                        checkpoint.mark_completed(self.run_dir, state["meta"]["epoch"])
                 self._report(row, bar)
                 if stopping:
                     break
@@ -466,6 +500,8 @@ def restore_for_resume(trainer: Trainer) -> dict:
     try:
         return trainer.restore_last()
     except (ValueError, TypeError, KeyError) as err:
+        if isinstance(err, checkpoint.CheckpointError) and not err.intact:
+            raise  # damaged or missing files, not a configuration that does not fit
         saved_file = trainer.run_dir / "config.yaml"
         saved = load_config(saved_file) if saved_file.is_file() else None
         where = ("run_dir", "name")  # where the run lives, not what it trains
@@ -496,36 +532,87 @@ def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
     return run_dir
 
 
-def fit(config: TrainConfig, resume: bool = False, log=print) -> Result:
-    """Train ``config`` into ``run_dir/name``; ``resume`` continues an existing run.
+def fit(config: TrainConfig, resume: bool = False, log=print, resume_from: str = "last") -> Result:
+    """Train ``config`` into ``run_dir/name``; ``resume`` continues an existing run from its
+    ``resume_from`` checkpoint (``"last"``, or ``"best"``: its weights with a fresh
+    optimiser state). The process holds the run directory's lock (:mod:`eqpot.train.lock`)
+    throughout.
 
     ``log`` receives the run's messages, which also go to ``run_dir/name/train.log``.
     """
+    if resume_from not in ("last", "best"):
+        raise ConfigError(f"resume_from must be 'last' or 'best', got {resume_from!r}")
     jax.config.update("jax_enable_x64", config.dtype == "float64")
     run_dir = prepare_run_dir(config, resume)
+    with RunLock(run_dir) as lock:
 
-    def note(message: str) -> None:
-        log(message)
-        append_text(run_dir, message)
+        def note(message: str) -> None:
+            log(message)
+            append_text(run_dir, message)
 
-    try:
-        return _fit(config, run_dir, resume, note)
-    except BaseException as err:  # why a run stopped (Ctrl-C included) belongs in its log
-        append_text(run_dir, f"stopped: {type(err).__name__}: {err}")
-        raise
+        if lock.previous:
+            append_text(run_dir, f"took over the lock of a process that ended: {lock.previous}")
+        try:
+            return _fit(config, run_dir, resume, note, resume_from)
+        except ResumeRefusedError:
+            raise  # refused before anything ran: the run directory stays byte-identical
+        except BaseException as err:  # why a run stopped (Ctrl-C included) belongs in its log
+            append_text(run_dir, f"stopped: {type(err).__name__}: {err}")
+            raise
 
 
-def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
+def resume_state(trainer: Trainer, resume_from: str) -> dict | None:
+    """The state ``--resume`` continues from, or None when the run has trained nothing yet
+    (it then starts). A run that has trained but has no loadable checkpoint to continue is
+    an error naming what is missing and the ways on; nothing is written before it."""
+    run_dir = trainer.run_dir
+    directory = run_dir / "checkpoints" / resume_from
+    loadable = directory.is_dir() and checkpoint.manager(directory).latest_step() is not None
+    if loadable:
+        return restore_for_resume(trainer) if resume_from == "last" else trainer.restore_best()
+    if resume_from == "last" and not _checkpointed_before(trainer):
+        return None  # killed before its first complete checkpoint: nothing to lose
+    best = run_dir / "checkpoints" / "best"
+    has_best = best.is_dir() and checkpoint.manager(best).latest_step() is not None
+    ways = [f"`eqpot train --resume {run_dir} --from best` continues from its best weights"]
+    ways = ways if resume_from == "last" and has_best else []
+    ways.append("or start over under another name=...")
+    raise ResumeRefusedError(
+        f"--resume {run_dir}: no complete checkpoint in {directory}, but the run has trained "
+        f"({_trained_evidence(run_dir)}); resuming would start it over and overwrite that. "
+        + "; ".join(ways)
+    )
+
+
+def _checkpointed_before(trainer: Trainer) -> bool:
+    """Whether the run ever completed a checkpoint (runs from before ``completed.json``:
+    a finished evaluation, or a best checkpoint past the first checkpoint epoch)."""
+    run_dir = trainer.run_dir
+    if checkpoint.completed_epoch(run_dir) is not None or (run_dir / "metrics.json").exists():
+        return True
+    steps = [int(p.name) for p in (run_dir / "checkpoints" / "best").glob("[0-9]*")]
+    return any(step > trainer.config.checkpoint_interval for step in steps)
+
+
+def _trained_evidence(run_dir: Path) -> str:
+    rows = read_rows(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
+    found = [f"{len(rows)} epochs in metrics.csv"] if rows else []
+    for which in ("best", "last"):
+        steps = sorted(p.name for p in (run_dir / "checkpoints" / which).glob("[0-9]*"))
+        if steps:
+            found.append(f"checkpoints/{which}/{steps[-1]}")
+    return ", ".join(found) or "metrics.json"
+
+
+def _fit(config: TrainConfig, run_dir: Path, resume: bool, log, resume_from: str) -> Result:
     base = base_model(config, run_dir, resume)
     if config.multihead_finetuning and base is not None and base.foundation is not None:
         # config.yaml names the replay data itself: a resume needs no foundation
         config = dataclasses.replace(config, replay_file=replay_file(config, base.foundation))
     data = prepare(config, base)
     trainer = Trainer(config, run_dir, data, base)
-    has_last = (run_dir / "checkpoints" / "last").exists() and any(
-        (run_dir / "checkpoints" / "last").iterdir()
-    )
-    state = restore_for_resume(trainer) if resume and has_last else trainer.initial()
+    restored = resume_state(trainer, resume_from) if resume else None
+    state = restored if restored is not None else trainer.initial()
     # written once the configuration has proved to fit the run's state: an override that
     # does not fit fails above and leaves the run resumable as it was
     save_config(config, run_dir / "config.yaml")
@@ -537,8 +624,8 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log) -> Result:
         f"{len(data.train)} training{replay}, {len(data.valid)} validation graphs; "
         f"buckets {[(b.n_node, b.n_edge) for b in trainer.budgets]}"
     )
-    if resume and has_last:
-        log(f"resuming {run_dir} after epoch {state['meta']['epoch']}")
+    if restored is not None:
+        log(f"resuming {run_dir} after epoch {state['meta']['epoch']} (from {resume_from})")
     state = trainer.run(state)
     try:
         metrics = trainer.final_evaluation()

@@ -45,25 +45,58 @@ def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff
     periodic = [cell[k] for k in range(3) if pbc[k]]
     if np.any(pbc) and np.linalg.matrix_rank(np.array(periodic), tol=1e-9) < len(periodic):
         raise ValueError(f"the periodic cell vectors {np.array(periodic)} are degenerate")
-    basis = [v / np.linalg.norm(v) for v in periodic]
     box = np.array(cell, dtype=np.float64)
     extent = np.ptp(positions, axis=0) if len(positions) else np.zeros(3)
     length = float(np.linalg.norm(extent)) + 2 * cutoff + 1.0
-    for k in range(3):
-        if pbc[k]:
-            continue
-        for trial in np.eye(3):  # Gram-Schmidt completion of the periodic directions
-            v = trial - sum(np.dot(trial, b) * b for b in basis)
-            if np.linalg.norm(v) > 1e-6:
-                v = v / np.linalg.norm(v)
-                basis.append(v)
-                box[k] = v * length
-                break
+    # the non-periodic vectors: an orthonormal completion of the periodic ones, scaled
+    for k, direction in zip(np.flatnonzero(~pbc), _free_directions(cell, pbc), strict=True):
+        box[k] = direction * length
     if np.linalg.det(box) < 0 and not np.all(pbc):
         # orient the replacement vector like a right-handed box; never touch a periodic one
         k = int(np.flatnonzero(~pbc)[0])
         box[k] = -box[k]
     return box
+
+
+def _free_directions(cell: np.ndarray, pbc: np.ndarray) -> list[np.ndarray]:
+    """Orthonormal vectors spanning the complement of the periodic cell vectors."""
+    basis: list[np.ndarray] = []
+    for vector in [cell[k] for k in range(3) if pbc[k]] + list(np.eye(3)):
+        v = vector - sum(np.dot(vector, b) * b for b in basis)
+        if np.linalg.norm(v) > 1e-6 * max(1.0, np.linalg.norm(vector)) and len(basis) < 3:
+            basis.append(v / np.linalg.norm(v))
+    return basis[int(np.sum(pbc)) :]
+
+
+def separated_groups(
+    positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float
+) -> list[np.ndarray]:
+    """Atom indices in groups that share no pair within ``cutoff``: along each non-periodic
+    direction, a gap wider than the cutoff between consecutive atoms' coordinates separates
+    them (repeated until no group splits further).
+
+    Why: vesin 0.6.2 sizes its cell list by the bounding box of a non-periodic system and
+    dies with SIGFPE (no Python error) when an atom is ~1e6 Å from the rest (3e5 Å works;
+    three points, cutoff 5 Å, reproduce it). Searching each group in its own box is exact
+    and keeps every box within the cutoff of its atoms."""
+    groups = [np.arange(len(positions))]
+    directions = _free_directions(cell, pbc)
+    changed = bool(directions)
+    while changed:
+        changed, split = False, []
+        for group in groups:
+            for direction in directions:
+                coordinate = positions[group] @ direction
+                order = np.argsort(coordinate, kind="stable")
+                gaps = np.flatnonzero(np.diff(coordinate[order]) > cutoff)
+                if len(gaps):
+                    split += [np.sort(part) for part in np.split(group[order], gaps + 1)]
+                    changed = True
+                    break
+            else:
+                split.append(group)
+        groups = split
+    return groups
 
 
 def neighbor_list(atoms: ase.Atoms, cutoff: float) -> NeighborList:
@@ -83,10 +116,21 @@ def neighbor_list(atoms: ase.Atoms, cutoff: float) -> NeighborList:
     if n == 0:
         empty = np.zeros(0, np.int32)
         return NeighborList(empty, empty, np.zeros((0, 3), np.int32))
-    box = _search_box(positions, np.asarray(atoms.cell.array, np.float64), pbc, cutoff)
-    calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
-    i, j, s = calculator.compute(points=positions, box=box, periodic=pbc, quantities="ijS")
-    shifts = np.asarray(s, dtype=np.int32)
+    cell = np.asarray(atoms.cell.array, np.float64)
+    pieces = []
+    free = _free_directions(cell, pbc)
+    for group in separated_groups(positions, cell, pbc, cutoff):
+        # translated (exactly: only differences enter an edge) to start at the origin along
+        # the non-periodic directions, where vesin does not wrap points into its box
+        points = positions[group]
+        points = points - sum(np.min(points @ d) * d for d in free) if free else points
+        box = _search_box(points, cell, pbc, cutoff)
+        calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+        i, j, s = calculator.compute(points=points, box=box, periodic=pbc, quantities="ijS")
+        pieces.append((group[np.asarray(i, np.int64)], group[np.asarray(j, np.int64)], s))
+    i = np.concatenate([p[0] for p in pieces])
+    j = np.concatenate([p[1] for p in pieces])
+    shifts = np.concatenate([np.asarray(p[2], np.int32).reshape(-1, 3) for p in pieces])
     if np.any(shifts[:, ~pbc] != 0):  # pragma: no cover - guards the box construction
         raise AssertionError("a non-periodic direction was wrapped")
     order = np.lexsort((shifts[:, 2], shifts[:, 1], shifts[:, 0], j, i))

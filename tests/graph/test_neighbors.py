@@ -57,6 +57,15 @@ def _special():
         ),
         4.0,
     )
+    # an atom 1e6 Å from the rest: vesin 0.6.2 alone dies with SIGFPE on these
+    far = ase.build.molecule("CH3CH2OH")
+    far.positions[0] += [1e6, 0.0, 0.0]
+    yield far, 3.0
+    lifted = slab + ase.Atoms("Cu", positions=[[0.0, 0.0, 1e6]])
+    yield lifted, 4.0
+    high = ase.build.fcc111("Cu", (2, 2, 3), vacuum=5.0)
+    high.positions[:, 2] += 1e6  # far from the cell's origin along the free direction
+    yield high, 4.0
 
 
 @pytest.mark.parametrize(
