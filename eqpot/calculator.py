@@ -129,7 +129,7 @@ class EqpotCalculator(Calculator):
         ``dtype`` (``"float32"``/``"float64"``; default: the run's) — float64 switches on
         ``jax_enable_x64``. Keyword arguments go to the constructor (``skin``, ``head``, ...).
         """
-        from eqpot.train.checkpoint import load_potential, read_model_file
+        from eqpot.models.io import load_potential, read_model_file
 
         record = read_model_file(Path(path))
         pot = load_potential(path, which, dtype=dtype)
