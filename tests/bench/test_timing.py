@@ -26,4 +26,9 @@ def test_provenance_names_device_versions_and_date():
 def test_measure_times_a_jitted_call():
     timing = measure(lambda x: jnp.sin(x) @ x, jnp.ones((16, 16)), repeats=3)
     assert timing.median_ms > 0 and timing.compile_s > 0
-    assert timing.flops is None or timing.flops >= 2 * 16**3
+    # XLA's cost analysis counts the 16x16x16 matmul's 2 n^3 FLOPs (the sine is a
+    # transcendental, counted apart); the CPU backend always reports it
+    if jax.default_backend() == "cpu":
+        assert timing.flops is not None and 2 * 16**3 <= timing.flops < 2 * 16**3 + 16**2 * 4
+    else:
+        assert timing.flops is None or timing.flops >= 2 * 16**3
