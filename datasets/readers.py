@@ -113,7 +113,8 @@ def normalise_labels(
     )
     # the file's other info keys (a scan's dihedral angle, an id) go along, so predictions
     # written back (``eqpot eval --output``) can be joined to the input
-    out.info.update({k: v for k, v in atoms.info.items() if k not in _label_keys_of(keys)})
+    labelled = _label_keys_of(keys)
+    out.info.update({k: v for k, v in atoms.info.items() if k not in labelled})
     out.info["source"] = where
     out.info["config_weight"] = float(atoms.info.get(keys.weight, 1.0))
     out.info["config_type"] = str(atoms.info.get(keys.config_type, "Default"))

@@ -78,6 +78,8 @@ class EqpotCalculator(Calculator):
         capacity_multiplier: head-room of the edge budget when it is (re)allocated.
         head: the energy head of a multi-head model, a name or an index (default: the last,
             the fine-tuned one; see :meth:`eqpot.models.Potential.head_index`).
+        persistent_cache: switch on JAX's persistent compilation cache
+            (:mod:`eqpot.compilation`); benchmarks that time compilation pass False.
     """
 
     implemented_properties: ClassVar[list[str]] = [
@@ -97,10 +99,12 @@ class EqpotCalculator(Calculator):
         skin: float | None = None,
         capacity_multiplier: float = 1.1,
         head: str | int | None = None,
+        persistent_cache: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        enable_persistent_cache()  # a script run again loads its compiled shapes from disk
+        if persistent_cache:  # a script run again loads its compiled shapes from disk
+            enable_persistent_cache()
         self.head = potential.head_index(head)
         if skin is None:
             skin = DEFAULT_SKIN.get(jax.default_backend(), 0.0)

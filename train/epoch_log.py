@@ -77,10 +77,6 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def _keep_epochs_up_to(path: Path, last_epoch: int) -> None:
-    _write_rows(path, [r for r in read_rows(path) if int(r["epoch"]) <= last_epoch])
-
-
 class EpochLog:
     """Appends one row per epoch to ``run_dir/metrics.csv`` (and TensorBoard when asked).
 
@@ -90,10 +86,9 @@ class EpochLog:
 
     def __init__(self, run_dir: Path, after_epoch: int = 0, tensorboard: bool = False):
         self.path = Path(run_dir) / "metrics.csv"
-        if self.path.exists():
-            _keep_epochs_up_to(self.path, after_epoch)
-        else:
-            _write_rows(self.path, [])
+        previous = read_rows(self.path) if self.path.exists() else []
+        self.rows = [r for r in previous if int(r["epoch"]) <= after_epoch]
+        _write_rows(self.path, self.rows)
         self.writer = None
         if tensorboard:
             try:
@@ -109,9 +104,8 @@ class EpochLog:
     def write(self, row: dict) -> None:
         """Add ``row`` (keys from :data:`FIELDS`; ``epoch`` required, others optional); the
         file is rewritten atomically, so it always holds whole rows."""
-        rows = read_rows(self.path)
-        rows.append({k: "" if row.get(k) is None else row[k] for k in FIELDS})
-        _write_rows(self.path, rows)
+        self.rows.append({k: "" if row.get(k) is None else row[k] for k in FIELDS})
+        _write_rows(self.path, self.rows)
         if self.writer is not None:
             for key, tag in TENSORBOARD_TAGS.items():
                 value = row.get(key)

@@ -7,6 +7,7 @@ stress RMSE/MAE over the 9 components of structures with stress labels (eV/Å^3)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -268,8 +269,6 @@ def json_safe(value):
 
 def write_json(path: str | os.PathLike, value) -> None:
     """``value`` as strict JSON (:func:`json_safe`), written atomically."""
-    import json
-
     with atomic_write(Path(path)) as tmp:
         tmp.write_text(json.dumps(json_safe(value), indent=1, allow_nan=False))
 

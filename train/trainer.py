@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import signal
 import time
 from pathlib import Path
 
@@ -71,12 +70,12 @@ class TrainingDivergedError(RuntimeError):
 
 
 class FinalEvaluationInterruptedError(TrainingInterruptedError):
-    """SIGINT or SIGTERM during the final evaluation: ``results`` holds the sets finished,
-    ``missing`` the names of the others."""
+    """SIGINT or SIGTERM during the final evaluation: ``results`` holds the sets finished
+    (the run writes them to ``metrics.json``), the message names the others."""
 
-    def __init__(self, results: dict, missing: list[str], signum: int):
-        super().__init__("", signum)
-        self.results, self.missing = results, missing
+    def __init__(self, message: str, results: dict, signum: int):
+        super().__init__(message, signum)
+        self.results = results
 
 
 class ResumeRefusedError(checkpoint.CheckpointError):
@@ -451,9 +450,11 @@ class Trainer:
         if self.config.progress and bar.disable:  # not a terminal: one plain line per epoch
             print(line, flush=True)
 
-    def final_evaluation(self) -> dict:
+    def final_evaluation(self, epoch: int) -> dict:
         """Metrics and parity plots of every set, with the parameters the run saved (best,
-        else last; EMA when kept), read back from the checkpoint."""
+        else last; EMA when kept), read back from the checkpoint, after training ``epoch``
+        epochs. A signal stops it after the current set
+        (:class:`FinalEvaluationInterruptedError`, holding the finished ones)."""
         best = self.run_dir / "checkpoints" / "best"
         which = "best" if best.exists() and any(best.iterdir()) else "last"
         pure = nnx.to_pure_dict(checkpoint.load_potential(self.run_dir, which).params)
@@ -470,8 +471,14 @@ class Trainer:
                 title = f"{self.config.name}: {name}"
                 parity_plot(values, title, self.run_dir / parity_file_name(name))
                 if stop.signum is not None:
-                    missing = [n for n in sets if n not in results]
-                    raise FinalEvaluationInterruptedError(results, missing, stop.signum)
+                    missing = ", ".join(n for n in sets if n not in results)
+                    raise FinalEvaluationInterruptedError(
+                        f"{stop.name} during the final evaluation, after epoch {epoch} "
+                        f"(checkpointed): metrics.json holds {', '.join(results)}; not "
+                        f"evaluated: {missing} (`eqpot eval {self.run_dir} FILES` gives them)",
+                        results,
+                        stop.signum,
+                    )
         learning_curve_plot(
             self.run_dir / "metrics.csv", self.config.name, self.run_dir / "learning_curve.png"
         )
@@ -567,21 +574,26 @@ def resume_state(trainer: Trainer, resume_from: str) -> dict | None:
     an error naming what is missing and the ways on; nothing is written before it."""
     run_dir = trainer.run_dir
     directory = run_dir / "checkpoints" / resume_from
-    loadable = directory.is_dir() and checkpoint.manager(directory).latest_step() is not None
-    if loadable:
+    if _has_checkpoint(directory):
         return restore_for_resume(trainer) if resume_from == "last" else trainer.restore_best()
     if resume_from == "last" and not _checkpointed_before(trainer):
         return None  # killed before its first complete checkpoint: nothing to lose
-    best = run_dir / "checkpoints" / "best"
-    has_best = best.is_dir() and checkpoint.manager(best).latest_step() is not None
-    ways = [f"`eqpot train --resume {run_dir} --from best` continues from its best weights"]
-    ways = ways if resume_from == "last" and has_best else []
-    ways.append("or start over under another name=...")
+    ways = ["start over under another name=..."]
+    if resume_from == "last" and _has_checkpoint(run_dir / "checkpoints" / "best"):
+        ways.insert(
+            0, f"`eqpot train --resume {run_dir} --from best` continues from its best weights"
+        )
     raise ResumeRefusedError(
         f"--resume {run_dir}: no complete checkpoint in {directory}, but the run has trained "
         f"({_trained_evidence(run_dir)}); resuming would start it over and overwrite that. "
-        + "; ".join(ways)
+        + "; or ".join(ways)
     )
+
+
+def _has_checkpoint(directory: Path) -> bool:
+    """Whether ``directory`` holds a complete checkpoint (orbax's manager lists only
+    renamed steps, and removes the temporaries of an interrupted write)."""
+    return directory.is_dir() and checkpoint.manager(directory).latest_step() is not None
 
 
 def _checkpointed_before(trainer: Trainer) -> bool:
@@ -628,22 +640,10 @@ def _fit(config: TrainConfig, run_dir: Path, resume: bool, log, resume_from: str
         log(f"resuming {run_dir} after epoch {state['meta']['epoch']} (from {resume_from})")
     state = trainer.run(state)
     try:
-        metrics = trainer.final_evaluation()
+        metrics = trainer.final_evaluation(state["meta"]["epoch"])
     except FinalEvaluationInterruptedError as stopped:
-        write_metrics(run_dir, stopped.results)
-        done = ", ".join(stopped.results) or "no set"
-        stopped.args = (
-            f"{signal.Signals(stopped.signum).name} during the final evaluation, after "
-            f"epoch {state['meta']['epoch']} (checkpointed): metrics.json holds {done}; not "
-            f"evaluated: {', '.join(stopped.missing)} (`eqpot eval {run_dir} FILES` gives "
-            "them)",
-        )
+        write_json(run_dir / "metrics.json", stopped.results)
         raise
-    write_metrics(run_dir, metrics)
+    write_json(run_dir / "metrics.json", metrics)
     log(format_table(metrics))
     return Result(run_dir, metrics, state["meta"]["epoch"])
-
-
-def write_metrics(run_dir: Path, metrics: dict) -> None:
-    """``metrics.json``: the final table, strict JSON (a missing value is ``null``)."""
-    write_json(run_dir / "metrics.json", metrics)

@@ -34,24 +34,25 @@ import numpy as np
 
 from eqpot.bench import provenance
 from eqpot.datasets import load_file
-from eqpot.datasets.mlearn import KBAR, STRESS_ORDER, SWAPPED_SHEAR_ORDER, VASP_ORDER
+from eqpot.datasets.mlearn import (
+    STRESS_ORDER,
+    SWAPPED_SHEAR_ORDER,
+    VASP_ORDER,
+    mlearn_stress_to_ase,
+)
+from eqpot.graph import voigt_to_matrix
 
 CANDIDATES = {
     "xx yy zz xy yz zx": VASP_ORDER,
     "xx yy zz xy zx yz": SWAPPED_SHEAR_ORDER,
     "xx yy zz yz zx xy": ("xx", "yy", "zz", "yz", "zx", "xy"),
 }
-_INDEX = {"xx": (0, 0), "yy": (1, 1), "zz": (2, 2), "xy": (0, 1), "yz": (1, 2), "zx": (0, 2)}
 _SERIES = re.compile(r"cell, mode (\d+), strain ([-+\d.]+)")
 
 
 def stress_matrix(virial_stress, order) -> np.ndarray:
     """ASE-sign stress (eV/Å³) as a 3x3 matrix, the components read in ``order``."""
-    m = np.zeros((3, 3))
-    for value, name in zip(virial_stress, order, strict=True):
-        i, j = _INDEX[name]
-        m[i, j] = m[j, i] = -KBAR * value
-    return m
+    return voigt_to_matrix(mlearn_stress_to_ase(virial_stress, order))
 
 
 def shear_slots(entries) -> dict[str, dict[str, int]]:

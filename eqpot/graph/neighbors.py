@@ -40,16 +40,16 @@ class NeighborList:
         return positions[self.receivers] - positions[self.senders] + self.shifts @ atoms.cell.array
 
 
-def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float):
-    """A box equal to ``cell`` in periodic directions and harmless in the others."""
-    periodic = [cell[k] for k in range(3) if pbc[k]]
-    if np.any(pbc) and np.linalg.matrix_rank(np.array(periodic), tol=1e-9) < len(periodic):
-        raise ValueError(f"the periodic cell vectors {np.array(periodic)} are degenerate")
+def _search_box(
+    positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float, free: list
+) -> np.ndarray:
+    """A box equal to ``cell`` in periodic directions and harmless in the others: there the
+    orthonormal ``free`` directions (:func:`_free_directions`), longer than the structure
+    plus the cutoff."""
     box = np.array(cell, dtype=np.float64)
     extent = np.ptp(positions, axis=0) if len(positions) else np.zeros(3)
     length = float(np.linalg.norm(extent)) + 2 * cutoff + 1.0
-    # the non-periodic vectors: an orthonormal completion of the periodic ones, scaled
-    for k, direction in zip(np.flatnonzero(~pbc), _free_directions(cell, pbc), strict=True):
+    for k, direction in zip(np.flatnonzero(~pbc), free, strict=True):
         box[k] = direction * length
     if np.linalg.det(box) < 0 and not np.all(pbc):
         # orient the replacement vector like a right-handed box; never touch a periodic one
@@ -59,7 +59,11 @@ def _search_box(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff
 
 
 def _free_directions(cell: np.ndarray, pbc: np.ndarray) -> list[np.ndarray]:
-    """Orthonormal vectors spanning the complement of the periodic cell vectors."""
+    """Orthonormal vectors spanning the complement of the periodic cell vectors (a
+    ValueError when those are degenerate)."""
+    periodic = [cell[k] for k in range(3) if pbc[k]]
+    if np.any(pbc) and np.linalg.matrix_rank(np.array(periodic), tol=1e-9) < len(periodic):
+        raise ValueError(f"the periodic cell vectors {np.array(periodic)} are degenerate")
     basis: list[np.ndarray] = []
     for vector in [cell[k] for k in range(3) if pbc[k]] + list(np.eye(3)):
         v = vector - sum(np.dot(vector, b) * b for b in basis)
@@ -68,24 +72,21 @@ def _free_directions(cell: np.ndarray, pbc: np.ndarray) -> list[np.ndarray]:
     return basis[int(np.sum(pbc)) :]
 
 
-def separated_groups(
-    positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float
-) -> list[np.ndarray]:
-    """Atom indices in groups that share no pair within ``cutoff``: along each non-periodic
-    direction, a gap wider than the cutoff between consecutive atoms' coordinates separates
-    them (repeated until no group splits further).
+def separated_groups(positions: np.ndarray, free: list, cutoff: float) -> list[np.ndarray]:
+    """Atom indices in groups that share no pair within ``cutoff``: along each of the
+    non-periodic directions ``free`` (unit vectors), a gap wider than the cutoff between
+    consecutive atoms' coordinates separates them (repeated until no group splits further).
 
     Why: vesin 0.6.2 sizes its cell list by the bounding box of a non-periodic system and
     dies with SIGFPE (no Python error) when an atom is ~1e6 Å from the rest (3e5 Å works;
     three points, cutoff 5 Å, reproduce it). Searching each group in its own box is exact
     and keeps every box within the cutoff of its atoms."""
     groups = [np.arange(len(positions))]
-    directions = _free_directions(cell, pbc)
-    changed = bool(directions)
+    changed = bool(free)
     while changed:
         changed, split = False, []
         for group in groups:
-            for direction in directions:
+            for direction in free:
                 coordinate = positions[group] @ direction
                 order = np.argsort(coordinate, kind="stable")
                 gaps = np.flatnonzero(np.diff(coordinate[order]) > cutoff)
@@ -119,13 +120,13 @@ def neighbor_list(atoms: ase.Atoms, cutoff: float) -> NeighborList:
     cell = np.asarray(atoms.cell.array, np.float64)
     pieces = []
     free = _free_directions(cell, pbc)
-    for group in separated_groups(positions, cell, pbc, cutoff):
+    calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+    for group in separated_groups(positions, free, cutoff):
         # translated (exactly: only differences enter an edge) to start at the origin along
         # the non-periodic directions, where vesin does not wrap points into its box
         points = positions[group]
         points = points - sum(np.min(points @ d) * d for d in free) if free else points
-        box = _search_box(points, cell, pbc, cutoff)
-        calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+        box = _search_box(points, cell, pbc, cutoff, free)
         i, j, s = calculator.compute(points=points, box=box, periodic=pbc, quantities="ijS")
         pieces.append((group[np.asarray(i, np.int64)], group[np.asarray(j, np.int64)], s))
     i = np.concatenate([p[0] for p in pieces])

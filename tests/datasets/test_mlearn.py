@@ -11,6 +11,7 @@ from ase.calculators.emt import EMT
 
 from eqpot.datasets import DataError, load_file, to_pymatgen
 from eqpot.datasets.mlearn import VASP_ORDER, read_mlearn
+from eqpot.graph import voigt_to_matrix
 
 KBAR_PER_EV_A3 = 1602.1766208  # 1 eV/Å³ = 160.21766208 GPa = 1602.18 kBar
 STRAINS = {
@@ -75,11 +76,6 @@ def _finite_difference_stress(atoms: ase.Atoms, h: float = 1e-5) -> np.ndarray:
     return out
 
 
-def _voigt_to_matrix(v):
-    xx, yy, zz, yz, xz, xy = v
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-
-
 def test_mlearn_json_reads_with_ase_sign_units_and_order(tmp_path):
     path = tmp_path / "training.json"
     frames = _write(path, CU_ORDER)
@@ -89,7 +85,7 @@ def test_mlearn_json_reads_with_ase_sign_units_and_order(tmp_path):
         expected = _finite_difference_stress(reference)
         assert np.abs(expected).max() > 1e-3  # strained: the stress is far from zero
         np.testing.assert_allclose(
-            _voigt_to_matrix(atoms.info["REF_stress"]), expected, atol=1e-7, rtol=0
+            voigt_to_matrix(atoms.info["REF_stress"]), expected, atol=1e-7, rtol=0
         )
         assert atoms.info["REF_energy"] == pytest.approx(reference.get_potential_energy())
         np.testing.assert_allclose(atoms.arrays["REF_forces"], reference.get_forces())
@@ -108,7 +104,7 @@ def test_an_element_of_unknown_order_needs_the_order_given(tmp_path):
         load_file(path)
     shear = read_mlearn(path, stress_order=VASP_ORDER)[1]
     np.testing.assert_allclose(
-        _voigt_to_matrix(shear.info["REF_stress"]),
+        voigt_to_matrix(shear.info["REF_stress"]),
         _finite_difference_stress(frames[1]),
         atol=1e-7,
     )
